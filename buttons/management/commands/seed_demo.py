@@ -1,0 +1,61 @@
+"""Demo data for the embedded local mode: a company, an admin, a user and buttons wired to the
+built-in demo automation. Safe to run again: it brings everything back to the demo state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from buttons.actions import create_member
+from buttons.models import Button, Company
+
+DEMO_COMPANY = "737569"
+USERS = (
+    ("admin", "oneclick-admin", "1108047", True),
+    ("demo", "oneclick-demo", "1108048", False),
+)
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo company, users and buttons (local mode)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        User = get_user_model()
+        for username, password, user_id, is_admin in USERS:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                create_member(username, password, DEMO_COMPANY, company_name="Demo Company",
+                              user_external_id=user_id, is_admin=is_admin)
+            else:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+        company = Company.objects.get(external_id=DEMO_COMPANY)
+        hook = f"{settings.DEMO_BASE_URL.rstrip('/')}/demo/automation"
+        buttons: list[dict[str, Any]] = [
+            {"label": "Create invoice", "url": f"{hook}?scenario=progress", "resource": "deal",
+             "messaging_enabled": True},
+            {"label": "Check VAT number", "url": f"{hook}?scenario=warning", "resource": "deal",
+             "messaging_enabled": True, "messages_public": True, "disable_on_any_unread": True},
+            {"label": "Sync to accounting", "url": f"{hook}?scenario=fail", "resource": "deal",
+             "messaging_enabled": True, "disable_on_unread_error": True},
+            {"label": "Open in maps", "kind": "link", "url": "https://www.openstreetmap.org/",
+             "resource": "deal"},
+            {"label": "Export selection", "url": f"{hook}?scenario=progress", "resource": "deal",
+             "view": "list", "messaging_enabled": True},
+            {"label": "Enrich organization", "url": f"{hook}?scenario=progress", "resource": "organization",
+             "messaging_enabled": True},
+            {"label": "Welcome e-mail", "url": f"{hook}?scenario=progress", "resource": "person",
+             "messaging_enabled": True},
+        ]
+        for values in buttons:
+            label = values.pop("label")
+            Button.objects.update_or_create(company=company, label=label, defaults={"view": "details", **values})
+        base = settings.DEMO_BASE_URL.rstrip("/")
+        self.stdout.write(
+            "Demo data ready.\n"
+            f"  user:  demo / oneclick-demo    open {base}/panel/deal/42/\n"
+            f"  admin: admin / oneclick-admin  open {base}/admin/\n"
+        )

@@ -1,0 +1,203 @@
+"""The one seam for outbound HTTP: the SSRF guard, timeouts, and failures classified by what they mean.
+
+`requests-hardened` resolves the host, refuses non-public addresses and pins the vetted address for the
+connection, so a DNS answer cannot change between the check and the connect (DNS rebinding). Redirects
+are never followed: a public URL must not bounce the request to an internal one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from requests_hardened import Config, HTTPSession
+from requests_hardened.ip_filter import InvalidIPAddress
+
+import oneclick
+
+USER_AGENT = f"OneClick/{oneclick.__version__}"
+# Enough for any message (2000 characters) wrapped in JSON; an automation answering with a whole web
+# page does not need to be read to the end to know it is not a message.
+MAX_RESPONSE_BYTES = 256 * 1024
+
+_sessions: dict[bool, requests.Session] = {}
+
+
+@dataclass(frozen=True)
+class WebhookResponse:
+    status: int
+    body: str
+    duration_ms: int
+
+
+class WebhookError(Exception):
+    """The request failed. `retryable` is True only when it certainly never reached the receiver."""
+
+    def __init__(self, message: str, *, retryable: bool, duration_ms: int = 0) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.duration_ms = duration_ms
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_link_local)
+
+
+def check_destination(url: str, *, resolve: bool = True) -> None:
+    """Refuse a URL a button may not point at, with a sentence for the admin. Checked on save and
+    again (by the pinned session) on every send, because DNS answers change."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise ValidationError("The URL must start with http:// or https://.")
+    host = parts.hostname
+    if not host:
+        raise ValidationError("The URL has no host name.")
+    if parts.username or parts.password:
+        raise ValidationError("The URL must not contain a user name or password.")
+    if settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS:
+        return
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        addresses = [literal]
+    elif host.lower() == "localhost" or host.lower().endswith((".localhost", ".local", ".internal")):
+        raise ValidationError("The URL points at a private network host, which is not allowed.")
+    elif not resolve:
+        return
+    else:
+        try:
+            infos = socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError):
+            # Not resolvable now; the send-time guard checks again, so a DNS hiccup does not block a save.
+            return
+        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    for address in addresses:
+        if not _is_public(address):
+            raise ValidationError(
+                f"The URL resolves to a private or reserved address ({address}), which is not allowed."
+            )
+
+
+def _session(allow_private: bool) -> requests.Session:
+    """One pooled session per worker process (and per guard setting, which tests flip)."""
+    session = _sessions.get(allow_private)
+    if session is None:
+        session = HTTPSession(
+            Config(
+                ip_filter_enable=not allow_private,
+                ip_filter_allow_loopback_ips=False,
+                never_redirect=True,
+                default_timeout=(settings.WEBHOOK_CONNECT_TIMEOUT, settings.WEBHOOK_TOTAL_TIMEOUT),
+                user_agent_override=USER_AGENT,
+            )
+        )
+        _sessions[allow_private] = session
+    return session
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it wraps: requests wraps urllib3, which wraps the socket error."""
+    seen: list[BaseException] = []
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.append(current)
+        for nxt in (current.__cause__, current.__context__, getattr(current, "reason", None)):
+            if isinstance(nxt, BaseException):
+                stack.append(nxt)
+        stack.extend(arg for arg in current.args if isinstance(arg, BaseException))
+    return seen
+
+
+def _classify(exc: requests.RequestException, elapsed_ms: int) -> WebhookError:
+    causes = _causes(exc)
+    if any(isinstance(c, InvalidIPAddress) for c in causes):
+        address = next(c for c in causes if isinstance(c, InvalidIPAddress)).args[0]
+        return WebhookError(
+            f"Refused to call the webhook: its host resolves to a private or reserved address ({address}).",
+            retryable=False,
+            duration_ms=elapsed_ms,
+        )
+    if any(isinstance(c, socket.gaierror | urllib3.exceptions.NameResolutionError) for c in causes) or (
+        "Failed to resolve domain" in str(exc)
+    ):
+        return WebhookError(
+            "The webhook's host name could not be resolved (DNS lookup failed).",
+            retryable=True,
+            duration_ms=elapsed_ms,
+        )
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return WebhookError("The webhook refused the connection.", retryable=True, duration_ms=elapsed_ms)
+    if isinstance(exc, requests.ConnectTimeout):
+        return WebhookError(
+            f"Could not connect to the webhook within {settings.WEBHOOK_CONNECT_TIMEOUT:g} s.",
+            retryable=False,
+            duration_ms=elapsed_ms,
+        )
+    if isinstance(exc, requests.Timeout):
+        return WebhookError(
+            f"The webhook timed out after {settings.WEBHOOK_TOTAL_TIMEOUT:g} s.",
+            retryable=False,
+            duration_ms=elapsed_ms,
+        )
+    if any(isinstance(c, requests.exceptions.SSLError) for c in causes):
+        return WebhookError("The webhook's TLS certificate could not be verified.", False, elapsed_ms)
+    return WebhookError(f"The webhook could not be reached: {type(exc).__name__}.", False, elapsed_ms)
+
+
+def _charset(content_type: str) -> str | None:
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.strip().partition("=")
+        if name.lower() == "charset" and value:
+            return value.strip('"')
+    return None
+
+
+def post_json(url: str, body: bytes, headers: dict[str, str]) -> WebhookResponse:
+    """POST once. Returns the response (any status), or raises WebhookError saying what happened."""
+    total = settings.WEBHOOK_TOTAL_TIMEOUT
+    started = time.monotonic()
+    session = _session(settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS)
+    try:
+        response = session.post(
+            url,
+            data=body,
+            headers={"Content-Type": "application/json", **headers},
+            timeout=(settings.WEBHOOK_CONNECT_TIMEOUT, total),
+            allow_redirects=False,
+            stream=True,
+        )
+        with response:
+            chunks: list[bytes] = []
+            size = 0
+            # requests' read timeout is per socket read; the deadline makes 40 s the limit in all.
+            for chunk in response.iter_content(8192):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size >= MAX_RESPONSE_BYTES:
+                    break
+                if time.monotonic() - started > total:
+                    raise requests.ReadTimeout("deadline passed while reading the body")
+            raw = b"".join(chunks)[:MAX_RESPONSE_BYTES]
+            # Automations rarely name a charset; UTF-8 is a better guess than requests' ISO-8859-1.
+            encoding = _charset(response.headers.get("Content-Type", "")) or "utf-8"
+            try:
+                text = raw.decode(encoding, errors="replace")
+            except LookupError:
+                text = raw.decode("utf-8", errors="replace")
+    except requests.RequestException as exc:
+        raise _classify(exc, int((time.monotonic() - started) * 1000)) from exc
+    return WebhookResponse(response.status_code, text, int((time.monotonic() - started) * 1000))

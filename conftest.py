@@ -1,0 +1,118 @@
+"""Shared fixtures: three users (company admin, teammate, outsider), buttons, and a real HTTP receiver."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from buttons.actions import create_member
+from buttons.models import Button, Member
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> Iterator[None]:
+    cache.clear()  # throttle counters must not leak between tests
+    yield
+
+
+@pytest.fixture
+def admin_member(db: None) -> Member:
+    return create_member("alice", "pw-alice-123", "737569", company_name="Acme", user_external_id="1108047",
+                         is_admin=True)
+
+
+@pytest.fixture
+def teammate(admin_member: Member) -> Member:
+    return create_member("bob", "pw-bob-123", "737569", user_external_id="1108048")
+
+
+@pytest.fixture
+def outsider(db: None) -> Member:
+    return create_member("mallory", "pw-mallory-123", "999001", company_name="Other Inc",
+                         user_external_id="555", is_admin=True)
+
+
+def api_client(member: Member | None) -> APIClient:
+    client = APIClient()
+    if member is not None:
+        client.force_authenticate(member.user)
+    return client
+
+
+@pytest.fixture
+def make_button(admin_member: Member) -> Callable[..., Button]:
+    def make(**overrides: Any) -> Button:
+        values: dict[str, Any] = {
+            "company": admin_member.company,
+            "label": "Create invoice",
+            "kind": "webhook",
+            "url": "http://hooks.example.test/invoice",
+            "resource": "deal",
+            "view": "details",
+            "messaging_enabled": True,
+        }
+        values.update(overrides)
+        return Button.objects.create(**values)
+
+    return make
+
+
+@dataclass
+class Receiver:
+    """A real HTTP server on 127.0.0.1 that records each request and answers from a script."""
+
+    url: str
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/plain"
+    delay: float = 0.0
+    received: threading.Event = field(default_factory=threading.Event)
+
+    def answer(self, status: int, body: str | bytes | dict, content_type: str | None = None) -> None:
+        if isinstance(body, dict):
+            body, content_type = json.dumps(body), content_type or "application/json"
+        self.status = status
+        self.body = body.encode() if isinstance(body, str) else body
+        self.content_type = content_type or "text/plain; charset=utf-8"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state: dict[str, Receiver] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            rec = state["r"]
+            length = int(self.headers.get("Content-Length") or 0)
+            rec.requests.append(
+                {"path": self.path, "headers": dict(self.headers.items()), "body": self.rfile.read(length)}
+            )
+            rec.received.set()
+            if rec.delay:
+                threading.Event().wait(rec.delay)
+            self.send_response(rec.status)
+            self.send_header("Content-Type", rec.content_type)
+            self.send_header("Content-Length", str(len(rec.body)))
+            self.end_headers()
+            self.wfile.write(rec.body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state["r"] = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hook")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state["r"]
+    server.shutdown()
+    server.server_close()

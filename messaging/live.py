@@ -1,0 +1,52 @@
+"""Live updates: a new message is announced on Redis pub/sub so open pages can show it at once.
+
+Only the fact that a record's log changed is published (channel per company and record, payload the
+message id and button); pages fetch the message through the normal, permission-checked API, so nothing
+about a user's messages reaches anyone who may not see it. Without Redis (the embedded local mode) pages
+fall back to polling.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+
+if TYPE_CHECKING:
+    from messaging.models import Message
+
+logger = logging.getLogger(__name__)
+_client = None
+
+
+def redis_url() -> str | None:
+    url = settings.CELERY_BROKER_URL
+    return url if url.startswith(("redis://", "rediss://")) else None
+
+
+def channel_name(company_id: int, resource: str, object_id: str) -> str:
+    return f"oneclick:log:{company_id}:{resource}:{object_id}"
+
+
+def _redis():  # noqa: ANN202 - redis is optional at import time
+    global _client
+    if _client is None:
+        import redis
+
+        _client = redis.Redis.from_url(redis_url(), socket_connect_timeout=1, socket_timeout=1)
+    return _client
+
+
+def publish_message(message: Message) -> None:
+    """Announce a stored message. Never raises: a lost announcement only delays the page's poll."""
+    if redis_url() is None:
+        return
+    payload = json.dumps(
+        {"message_id": message.pk, "button": str(message.button_id), "recipient": message.recipient_id}
+    )
+    try:
+        _redis().publish(channel_name(message.company_id, message.resource, message.object_id), payload)
+    except Exception:  # noqa: BLE001 - the message is stored; live delivery is best effort
+        logger.warning("Could not publish message %s to Redis", message.pk, exc_info=True)

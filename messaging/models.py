@@ -1,0 +1,60 @@
+"""Messages automations send back to the user who clicked."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from buttons.models import RESOURCES, Button, ClickEvent, Company
+
+SOURCES = (("http_response", "HTTP response"), ("custom", "Custom message"))
+MESSAGE_TYPES = (("info", "Info"), ("success", "Success"), ("warning", "Warning"), ("error", "Error"))
+MESSAGE_TYPE_NAMES = frozenset(name for name, _ in MESSAGE_TYPES)
+
+
+class Message(models.Model):
+    event = models.ForeignKey(ClickEvent, on_delete=models.CASCADE, related_name="messages")
+    # Denormalised from the event so the log and the panel read one table.
+    button = models.ForeignKey(Button, on_delete=models.CASCADE, related_name="messages")
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    resource = models.CharField(max_length=20, choices=RESOURCES)
+    object_id = models.CharField(max_length=64)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(max_length=20, choices=SOURCES)
+    message_type = models.CharField(max_length=10, choices=MESSAGE_TYPES, default="info")
+    content = models.TextField(help_text="Validated HTML, at most 2000 characters.")
+    redirect_url = models.URLField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Unread state belongs to the clicker alone, so this one column is the whole read model.
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [
+            # A record's log, newest first (public buttons) and "does this record have messages".
+            models.Index(
+                "button", "resource", "object_id", models.F("created_at").desc(), name="msg_record_log_idx"
+            ),
+            # A user's own log on a record, newest first (private buttons).
+            models.Index(
+                "recipient",
+                "button",
+                "resource",
+                "object_id",
+                models.F("created_at").desc(),
+                name="msg_own_log_idx",
+            ),
+            # Envelope colour, unread counts and the disable rules: only unread rows, so it stays small.
+            models.Index(
+                fields=("recipient", "resource", "object_id", "button"),
+                condition=Q(read_at__isnull=True),
+                name="msg_unread_idx",
+            ),
+            # Retention: the oldest messages first.
+            models.Index(fields=("created_at",), name="msg_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_message_type_display()}: {self.content[:60]}"

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import parsers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from buttons.actions import get_own_event
+from messaging import actions
+from messaging.serializers import EventSerializer, MessageSerializer, TriggerMessageSerializer
+
+
+class TriggerMessageThrottle(SimpleRateThrottle):
+    """Per client address, in the shared cache, so event ids cannot be guessed by brute force."""
+
+    scope = "trigger_message"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+TRIGGER_EXAMPLES = [
+    OpenApiExample(
+        "A success message",
+        value={
+            "event_id": "d3cc3758-41d3-4eba-bb80-894734f5fa20",
+            "message": "You succeeded in whatever you tried to do",
+            "message_type": "success",
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "A message with a redirect",
+        value={
+            "event_id": "d3cc3758-41d3-4eba-bb80-894734f5fa20",
+            "message": "Your invoice is ready",
+            "message_type": "success",
+            "redirect_url": "https://example.com/invoices/42",
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "A redirect only",
+        value={"event_id": "d3cc3758-41d3-4eba-bb80-894734f5fa20", "redirect_url": "https://example.com/x"},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Window closed or unknown event",
+        value={"detail": actions.NOT_FOUND_OR_EXPIRED},
+        response_only=True,
+        status_codes=["400"],
+    ),
+]
+
+
+class TriggerMessageView(APIView):
+    """Automations post custom messages here within 45 s of a click; the event_id is the credential."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [TriggerMessageThrottle]
+    parser_classes = [parsers.JSONParser, parsers.FormParser, parsers.MultiPartParser]
+
+    @extend_schema(
+        request=TriggerMessageSerializer,
+        responses={
+            201: MessageSerializer,
+            400: OpenApiResponse(description="Unknown or expired event, illegal HTML, too long, 11th message."),
+            429: OpenApiResponse(description="Too many requests from this address."),
+        },
+        examples=TRIGGER_EXAMPLES,
+        summary="Send a custom message to the user who clicked",
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        data = request.data
+        if hasattr(data, "dict"):  # a form body: one value per key
+            data = data.dict()
+        if not isinstance(data, dict):
+            return Response({"detail": "The body must be a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            message = actions.add_custom_message(data)
+        except actions.MessageRejected as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            MessageSerializer(message, context={"viewer_id": message.recipient_id}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class EventView(APIView):
+    @extend_schema(responses={200: EventSerializer, 404: OpenApiResponse(description="Not your event.")})
+    def get(self, request: Request, event_id: str) -> Response:
+        """The clicker's event: delivery state, its messages (newest first) and a pending redirect."""
+        event = get_own_event(request.user, event_id)
+        messages = list(actions.event_messages(event))
+        context = {"viewer_id": request.user.pk}
+        return Response(
+            {
+                "event_id": str(event.pk),
+                "delivery": event.delivery,
+                "http_status": event.http_status,
+                "window_ends_at": EventSerializer().fields["window_ends_at"].to_representation(
+                    event.window_ends_at
+                ),
+                "messages": MessageSerializer(messages, many=True, context=context).data,
+                "redirect_url": actions.pending_redirect(event, messages),
+            }
+        )

@@ -1,0 +1,239 @@
+"""Settings, read from the environment (see README "Configuration").
+
+Two modes:
+- production (the default): DEBUG off, DJANGO_SECRET_KEY required, DATABASE_URL and CELERY_BROKER_URL
+  point at PostgreSQL and Redis.
+- the embedded local mode (ONECLICK_LOCAL=true, set by ./run): SQLite, Celery's filesystem broker, a
+  development secret, and webhooks to private networks allowed so the built-in demo automation works.
+"""
+
+from pathlib import Path
+
+import environ
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+
+# A bad boolean ("yes please") fails at start-up rather than silently meaning False.
+LOCAL_MODE: bool = env.bool("ONECLICK_LOCAL", default=False)
+
+DEBUG: bool = env.bool("DJANGO_DEBUG", default=LOCAL_MODE)
+if LOCAL_MODE:
+    SECRET_KEY: str = env.str("DJANGO_SECRET_KEY", default="local-mode-only-not-a-secret-3f9a1c")
+else:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+    if not SECRET_KEY:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. Set it to a long random string, or run the embedded "
+            "local mode with ONECLICK_LOCAL=true (./run does this)."
+        )
+
+ALLOWED_HOSTS: list[str] = env.list(
+    "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if LOCAL_MODE or DEBUG else []
+)
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Outbound webhooks may reach loopback/private addresses only when this is on: the embedded local
+# mode (its demo automation runs on 127.0.0.1) and tests. Never in production.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=LOCAL_MODE)
+# Where the local-mode demo automation posts its custom messages back to (this app itself).
+DEMO_BASE_URL: str = env.str("DEMO_BASE_URL", default="http://127.0.0.1:8000")
+MESSAGE_RETENTION_DAYS: int = env.int("MESSAGE_RETENTION_DAYS", default=30)
+if MESSAGE_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("MESSAGE_RETENTION_DAYS must be at least 1.")
+
+# The custom-message window and quota of the product guide.
+EVENT_WINDOW_SECONDS = 45
+MAX_CUSTOM_MESSAGES = 10
+WEBHOOK_CONNECT_TIMEOUT = 5.0
+WEBHOOK_TOTAL_TIMEOUT = 40.0
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "csp",
+    "buttons",
+    "messaging",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+]
+
+ROOT_URLCONF = "oneclick.urls"
+WSGI_APPLICATION = "oneclick.wsgi.application"
+ASGI_APPLICATION = "oneclick.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'oneclick.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if DATABASES["default"]["NAME"] != ":memory:":
+        Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # The web process and the Celery worker share one file: WAL lets readers run beside the writer,
+    # IMMEDIATE takes the write lock at BEGIN (no lock upgrade deadlocks), the timeout waits it out.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Celery ---------------------------------------------------------------------------------------
+CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # Web and worker exchange tasks through files in this folder (tests point it elsewhere).
+    _queue_dir = Path(env.str("CELERY_FILESYSTEM_BROKER_DIR", default=str(VAR_DIR / "broker")))
+    _queue_dir.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "store_processed": False,
+        "polling_interval": 0.2,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_BACKEND = None  # nobody reads task results
+CELERY_TASK_IGNORE_RESULT = True
+# A click must not hang on a dead broker: a couple of quick retries, then the user hears of it.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER: bool = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    "purge-expired-messages": {
+        "task": "messaging.tasks.purge_expired_messages",
+        "schedule": env.float("RETENTION_INTERVAL_SECONDS", default=3600.0),
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Cache (throttling, live updates) --------------------------------------------------------------
+_default_cache = CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "locmemcache://"
+CACHES = {"default": env.cache("CACHE_URL", default=_default_cache)}
+if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
+    # django-environ names the third-party backend; Django ships its own Redis backend.
+    CACHES["default"]["BACKEND"] = "django.core.cache.backends.redis.RedisCache"
+    CACHES["default"].pop("OPTIONS", None)
+
+# --- Auth, sessions, security ----------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+SESSION_COOKIE_HTTPONLY = True
+SECURE_COOKIES: bool = env.bool("DJANGO_SECURE_COOKIES", default=not (DEBUG or LOCAL_MODE))
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", False) else None
+
+# No inline script anywhere: pages load static/panel.js; messages are sanitized and shown as HTML.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+
+# --- REST framework --------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first, so an anonymous caller gets 401 with a WWW-Authenticate header.
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        # Per client address on /api/trigger-message: generous for automations, far too slow to guess
+        # a uuid4 event id.
+        "trigger_message": env.str("TRIGGER_MESSAGE_RATE", default="600/minute"),
+    },
+    "EXCEPTION_HANDLER": "oneclick.api.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "oneclick.pagination.ResultsPagination",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "OneClick messaging API",
+    "DESCRIPTION": "Buttons on CRM records that fire webhooks, and the messages automations send back.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- I18N, static ----------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,27 @@
+"""Settings for the test suite: PostgreSQL and Redis when DATABASE_URL / CELERY_BROKER_URL are set
+(CI sets them), SQLite and an in-memory cache otherwise."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-for-production-use")
+# Receivers in tests listen on 127.0.0.1; the SSRF tests turn the guard back on explicitly.
+os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
+os.environ.setdefault("DJANGO_DEBUG", "false")
+
+from oneclick.settings import *  # noqa: E402,F403
+from oneclick.settings import CACHES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Unit tests run tasks inline; the end-to-end tests start a real worker on the real broker.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)  # noqa: F405
+CELERY_TASK_EAGER_PROPAGATES = True
+CACHES["default"]["KEY_PREFIX"] = f"oneclick-test-{os.getpid()}"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not :memory:, so the end-to-end tests' Celery worker can open the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+STATIC_ROOT = None  # tests never collect static files; whitenoise serves them from the finders
+WHITENOISE_USE_FINDERS = True
