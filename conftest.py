@@ -99,11 +99,14 @@ def receiver() -> Iterator[Receiver]:
             rec.received.set()
             if rec.delay:
                 threading.Event().wait(rec.delay)
-            self.send_response(rec.status)
-            self.send_header("Content-Type", rec.content_type)
-            self.send_header("Content-Length", str(len(rec.body)))
-            self.end_headers()
-            self.wfile.write(rec.body)
+            try:
+                self.send_response(rec.status)
+                self.send_header("Content-Type", rec.content_type)
+                self.send_header("Content-Length", str(len(rec.body)))
+                self.end_headers()
+                self.wfile.write(rec.body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (timeout tests)
 
         def log_message(self, *args: object) -> None:
             pass
@@ -111,7 +114,7 @@ def receiver() -> Iterator[Receiver]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     state["r"] = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hook")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield state["r"]
     server.shutdown()

@@ -154,8 +154,12 @@ def _classify(exc: requests.RequestException, elapsed_ms: int) -> WebhookError:
             duration_ms=elapsed_ms,
         )
     if any(isinstance(c, requests.exceptions.SSLError) for c in causes):
-        return WebhookError("The webhook's TLS certificate could not be verified.", False, elapsed_ms)
-    return WebhookError(f"The webhook could not be reached: {type(exc).__name__}.", False, elapsed_ms)
+        return WebhookError(
+            "The webhook's TLS certificate could not be verified.", retryable=False, duration_ms=elapsed_ms
+        )
+    return WebhookError(
+        f"The webhook could not be reached ({type(exc).__name__}).", retryable=False, duration_ms=elapsed_ms
+    )
 
 
 def _charset(content_type: str) -> str | None:
@@ -164,6 +168,35 @@ def _charset(content_type: str) -> str | None:
         if name.lower() == "charset" and value:
             return value.strip('"')
     return None
+
+
+def _read_body(response: requests.Response, deadline: float) -> bytes:
+    """Read up to MAX_RESPONSE_BYTES, giving up at the deadline even if the receiver trickles bytes.
+
+    requests' read timeout applies to each socket read, so a body sent a byte at a time could keep
+    the worker for ever; read1() returns what has arrived, and each read may wait only until the
+    deadline.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    sock = getattr(getattr(response.raw, "_connection", None), "sock", None)
+    while size < MAX_RESPONSE_BYTES:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise requests.ReadTimeout("deadline passed while reading the body")
+        if sock is not None:
+            sock.settimeout(remaining)
+        try:
+            chunk = response.raw.read1(MAX_RESPONSE_BYTES - size, decode_content=True)
+        except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
+            raise requests.ReadTimeout("deadline passed while reading the body") from exc
+        except urllib3.exceptions.HTTPError as exc:
+            raise requests.ConnectionError(exc) from exc
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)[:MAX_RESPONSE_BYTES]
 
 
 def post_json(url: str, body: bytes, headers: dict[str, str]) -> WebhookResponse:
@@ -181,17 +214,7 @@ def post_json(url: str, body: bytes, headers: dict[str, str]) -> WebhookResponse
             stream=True,
         )
         with response:
-            chunks: list[bytes] = []
-            size = 0
-            # requests' read timeout is per socket read; the deadline makes 40 s the limit in all.
-            for chunk in response.iter_content(8192):
-                chunks.append(chunk)
-                size += len(chunk)
-                if size >= MAX_RESPONSE_BYTES:
-                    break
-                if time.monotonic() - started > total:
-                    raise requests.ReadTimeout("deadline passed while reading the body")
-            raw = b"".join(chunks)[:MAX_RESPONSE_BYTES]
+            raw = _read_body(response, started + total)
             # Automations rarely name a charset; UTF-8 is a better guess than requests' ISO-8859-1.
             encoding = _charset(response.headers.get("Content-Type", "")) or "utf-8"
             try:

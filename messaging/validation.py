@@ -9,7 +9,7 @@ The tree builder silently drops some tokens, though: ``<html>``, ``<head>`` and 
 (their attributes merge into a wrapper the fragment API does not expose), a ``<!DOCTYPE>``,
 table-only tags such as ``<td>``, stray closing tags, and a tag cut off by the end of the input.
 None of them reaches the tree, yet all of them break the product rules (and an unfinished tag
-eats whatever markup a page puts after the message). ``_tag_tokens`` therefore re-reads the
+eats whatever markup a page puts after the message). ``_check_tokens`` therefore re-reads the
 content with the tag states of the WHATWG tokenizer. It only runs once the tree has passed,
 and then every element in the message is one of a, b, i, br, div, none of which switches the
 tokenizer into a raw-text state, so the plain tag states describe the input exactly. It can
@@ -22,8 +22,6 @@ allowlist) that every rendering goes through.
 from __future__ import annotations
 
 import string
-from collections.abc import Iterator
-from typing import NamedTuple
 
 import nh3
 from selectolax.lexbor import LexborHTMLParser
@@ -90,13 +88,19 @@ def _check_tree(raw: bytes) -> None:
         if node.is_text_node:
             continue
         if node.is_element_node:
-            _check_element(node.tag or "", node.attributes)
+            tag = node.tag or ""
+            attributes = node.attributes
+            if attributes or tag not in ALLOWED_TAGS:  # the common case needs no further look
+                _check_element(tag, attributes)
         elif node.is_comment_node:
             # Also what `<!foo>`, `<?xml ?>`, `</ x>` and `<![CDATA[..]]>` become in HTML.
-            raise IllegalMessage("HTML comments are not allowed in messages.", "comment")
+            raise _comment_not_allowed()
+        elif (node.html or "").startswith("<?"):
+            # Lexbor keeps "<?php ... ?>" as a processing instruction node (browsers: a comment).
+            raise IllegalMessage("Processing instructions (<?...?>) are not allowed in messages.", "markup")
         else:
-            # Fail closed on anything not positively recognised (doctype, CDATA, PI, ...).
-            raise IllegalMessage("The message contains HTML that is not allowed.", "markup")
+            # Fail closed on anything not positively recognised (doctype, CDATA, ...).
+            raise IllegalMessage("The message contains markup that is not allowed.", "markup")
 
 
 def _check_element(tag: str, attributes: dict[str, str | None]) -> None:
@@ -211,122 +215,93 @@ def _url_scheme(url: str) -> str | None:
 # --- Token audit: what the tree builder drops ---------------------------------------------------
 
 
-class _Token(NamedTuple):
-    kind: str  # "start", "end", "comment", "doctype" or "unfinished"
-    name: str = ""
-    attributes: tuple[str, ...] = ()
-    duplicate: str | None = None  # first attribute name given twice, which the parser drops
+def _check_tokens(text: str) -> None:
+    """Refuse tag-level tokens the tree never shows, reading ``text`` as the WHATWG tokenizer does.
 
-
-def _check_tokens(content: str) -> None:
-    for token in _tag_tokens(content):
-        if token.kind == "comment":
-            raise IllegalMessage("HTML comments are not allowed in messages.", "comment")
-        if token.kind == "doctype":
-            raise IllegalMessage("A doctype (<!DOCTYPE ...>) is not allowed in messages.", "doctype")
-        if token.kind == "unfinished":
-            raise IllegalMessage(
-                "The message ends inside an unfinished HTML tag; close the tag with > or write < as &lt;.",
-                "unfinished_tag",
-            )
-        closing = token.kind == "end"
-        if token.name not in ALLOWED_TAGS:
-            # Start tags here are mostly <html>, <head>, <body> and table parts, which the
-            # fragment parser drops; closing tags of elements never opened are dropped too.
-            raise _tag_not_allowed(token.name, closing=closing)
-        if token.duplicate is not None:
-            # The parser keeps the first value; refusing spares any other consumer the ambiguity.
-            raise IllegalMessage(
-                f"The attribute {_echo(token.duplicate)} appears more than once on "
-                f"<{_echo(token.name)}>, which is not allowed.",
-                "duplicate_attribute",
-            )
-        # For start tags the tree has already checked these names; this only matters for
-        # closing tags, whose attributes the parser discards.
-        _check_attribute_names(token.name, list(token.attributes), closing=closing)
-
-
-# The tokenizer's whitespace; CR counts too because input preprocessing turns it into LF.
-_TAG_WHITESPACE = frozenset("\t\n\f\r ")
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-
-
-def _ascii_lower(text: str) -> str:
-    # The tokenizer lowercases ASCII only; str.lower() would also fold e.g. "İ" or "K" (Kelvin).
-    return text.translate(_ASCII_LOWER)
-
-
-def _tag_tokens(text: str) -> Iterator[_Token]:
-    """Tag-level tokens of ``text``, following the WHATWG tokenizer from the data state.
-
-    Implements the data, tag open, end tag open, tag name and attribute states of HTML
-    section 13.2.5, which is all it takes to find where every tag starts and ends. Markup declarations
-    and bogus comments are reported without being read, because any of them is illegal.
-    Character references cannot change where a tag ends, so they are not decoded. Only valid
-    for input whose tree has no raw-text element (script, style, textarea, ...), see the module
-    docstring.
+    Follows the data, tag open, end tag open, tag name and attribute states of HTML section
+    13.2.5, which is all it takes to find where every tag starts and ends. Markup declarations
+    and bogus comments are refused without being read further. Character references cannot
+    change where a tag ends, so they are not decoded. Only meaningful once the tree has passed
+    (no raw-text element such as script, style or textarea), see the module docstring.
     """
     length = len(text)
-    pos = 0
-    while True:
-        pos = text.find("<", pos)  # data state: everything up to "<" is text
-        if pos < 0 or pos + 1 >= length:
-            return  # a trailing "<" is text too
+    pos = text.find("<")  # data state: everything up to "<" is text
+    while 0 <= pos < length - 1:  # a trailing "<" is text too
         char = text[pos + 1]
         if char == "!":
-            if text.startswith("--", pos + 2):
-                yield _Token("comment")
-            elif _ascii_lower(text[pos + 2 : pos + 9]) == "doctype":
-                yield _Token("doctype")
-            else:  # "[CDATA[" outside foreign content, or anything else: a bogus comment
-                yield _Token("comment")
-            return
+            if _ascii_lower(text[pos + 2 : pos + 9]) == "doctype":
+                raise IllegalMessage("A doctype (<!DOCTYPE ...>) is not allowed in messages.", "doctype")
+            # "<!--", and "<![CDATA[" outside SVG/MathML, or anything else: a (bogus) comment.
+            raise _comment_not_allowed()
         if char == "?":
-            yield _Token("comment")
-            return
-        if char in _ASCII_ALPHA:
-            kind, start = "start", pos + 1
-        elif char == "/":
-            if pos + 2 >= length:
-                return  # "</" at the end is text
-            after = text[pos + 2]
-            if after == ">":
-                pos += 3  # "</>" is dropped without a token
+            raise _comment_not_allowed()
+        closing = char == "/"
+        if closing:
+            after = text[pos + 2 : pos + 3]
+            if after == ">":  # "</>" is dropped without a token
+                pos = text.find("<", pos + 3)
                 continue
-            if after not in _ASCII_ALPHA:
-                yield _Token("comment")
+            if not after:  # "</" at the end is text
                 return
-            kind, start = "end", pos + 2
-        else:
-            pos += 1  # "<" followed by anything else is just a "<" character
+            if after not in _ASCII_ALPHA:  # e.g. "</ x>" or "</3>": a bogus comment
+                raise _comment_not_allowed()
+        elif char not in _ASCII_ALPHA:
+            pos = text.find("<", pos + 1)  # "<" followed by anything else is just "<"
             continue
-        token, pos = _read_tag(text, kind, start)
-        yield token
-        if token.kind == "unfinished":
-            return
+        start = pos + 2 if closing else pos + 1
+        end = text.find(">", start)
+        if end > start and text[start:end].isalnum():  # the usual <b>, </div>: just a name
+            name, attributes, duplicate, pos = _ascii_lower(text[start:end]), [], None, end + 1
+        else:
+            name, attributes, duplicate, pos = _read_tag(text, start)
+        if name not in ALLOWED_TAGS:
+            # Start tags here are mostly <html>, <head>, <body> and table parts, which the
+            # fragment parser drops; closing tags of elements never opened are dropped too.
+            raise _tag_not_allowed(name, closing=closing)
+        if duplicate is not None:
+            # The parser keeps the first value; refusing spares any other consumer the ambiguity.
+            raise IllegalMessage(
+                f"The attribute {_echo(duplicate)} appears more than once on <{_echo(name)}>, "
+                "which is not allowed.",
+                "duplicate_attribute",
+            )
+        if attributes:
+            # For start tags the tree has already checked these names; this matters for
+            # closing tags, whose attributes the parser discards.
+            _check_attribute_names(name, attributes, closing=closing)
+        pos = text.find("<", pos)
 
 
-def _read_tag(text: str, kind: str, pos: int) -> tuple[_Token, int]:
-    """Read a tag whose name starts at ``pos``; return the token and the position after ">"."""
+def _comment_not_allowed() -> IllegalMessage:
+    return IllegalMessage("HTML comments are not allowed in messages.", "comment")
+
+
+def _read_tag(text: str, pos: int) -> tuple[str, list[str], str | None, int]:
+    """Read the tag whose name starts at ``pos``: (name, attribute names, first duplicate, end).
+
+    ``end`` is the position after the closing ">". Raises IllegalMessage if the input ends
+    first: the tokenizer then drops the tag, and a page rendering the message after it would
+    have its own markup swallowed into the unfinished tag.
+    """
     length = len(text)
     start = pos
-    while pos < length and text[pos] not in _TAG_WHITESPACE and text[pos] not in "/>":
+    while pos < length and text[pos] not in _TAG_NAME_END:
         pos += 1  # tag name state
     name = _ascii_lower(text[start:pos]).replace("\0", "\ufffd")
     attributes: list[str] = []
     duplicate: str | None = None
     while pos < length:
         char = text[pos]
-        if char in _TAG_WHITESPACE or char == "/":
-            # before attribute name / self-closing start tag state ("/" not before ">" is skipped)
+        if char in _TAG_NAME_END:
+            if char == ">":
+                return name, attributes, duplicate, pos + 1
+            # before attribute name / self-closing start tag state: "/" not before ">" is skipped
             pos += 1
             continue
-        if char == ">":
-            return _Token(kind, name, tuple(attributes), duplicate), pos + 1
-        # attribute name state; a leading "=" is part of the name
+        # attribute name state; the first character is part of the name even if it is "="
         start = pos
         pos += 1
-        while pos < length and text[pos] not in _TAG_WHITESPACE and text[pos] not in "/>=":
+        while pos < length and text[pos] not in _ATTRIBUTE_NAME_END:
             pos += 1
         attribute = _ascii_lower(text[start:pos]).replace("\0", "\ufffd")
         if attribute in attributes:
@@ -349,14 +324,29 @@ def _read_tag(text: str, kind: str, pos: int) -> tuple[_Token, int]:
             end = text.find(quote, pos + 1)
             if end < 0:
                 break
-            # after attribute value (quoted): anything but whitespace, "/" or ">" starts the
-            # next attribute name, which the loop does by itself
+            # after attribute value (quoted) state: anything but whitespace, "/" or ">" starts
+            # the next attribute name (a parse error), which the loop does by itself
             pos = end + 1
-        elif quote != ">":  # unquoted value runs to whitespace or ">"
-            while pos < length and text[pos] not in _TAG_WHITESPACE and text[pos] != ">":
+        elif quote != ">":  # unquoted value: up to whitespace or ">"
+            while pos < length and text[pos] not in _UNQUOTED_VALUE_END:
                 pos += 1
-    # End of input inside a tag: the tokenizer drops the whole tag.
-    return _Token("unfinished"), length
+    raise IllegalMessage(
+        "The message ends inside an unfinished HTML tag; close the tag with > or write < as &lt;.",
+        "unfinished_tag",
+    )
+
+
+# The tokenizer's whitespace; CR counts too because input preprocessing turns it into LF.
+_TAG_WHITESPACE = frozenset("\t\n\f\r ")
+_TAG_NAME_END = _TAG_WHITESPACE | {"/", ">"}
+_ATTRIBUTE_NAME_END = _TAG_NAME_END | {"="}
+_UNQUOTED_VALUE_END = _TAG_WHITESPACE | {">"}
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _ascii_lower(text: str) -> str:
+    # The tokenizer lowercases ASCII only; str.lower() would also fold e.g. "İ" or "K" (Kelvin).
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
 
 
 def _echo(text: str) -> str:

@@ -20,8 +20,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# TEST_DB_NAME lets several test runs share a machine without sharing a database.
+_test_db = env.str("TEST_DB_NAME", default="test_oneclick")  # noqa: F405
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not :memory:, so the end-to-end tests' Celery worker can open the same test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"{_test_db}.sqlite3")}  # noqa: F405
+else:
+    DATABASES["default"]["TEST"] = {"NAME": _test_db}  # noqa: F405
 STATIC_ROOT = None  # tests never collect static files; whitenoise serves them from the finders
 WHITENOISE_USE_FINDERS = True

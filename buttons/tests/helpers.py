@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.utils import timezone
+
+from buttons.actions import _webhook_payload, ClickRequest
+from buttons.models import Button, ClickEvent, Member
+
+
+def make_event(button: Button, member: Member, object_id: str = "21389", **overrides: object) -> ClickEvent:
+    """A click event as press_button makes it, without going through the API (or the queue)."""
+    now = timezone.now()
+    event_id = uuid.uuid4()
+    click = ClickRequest(button.resource, button.view, [object_id], None)
+    values: dict[str, object] = {
+        "id": event_id,
+        "button": button,
+        "company_id": button.company_id,
+        "user": member.user,
+        "resource": button.resource,
+        "view": button.view,
+        "object_id": object_id,
+        "selected_ids": [object_id],
+        "payload": _webhook_payload(button, member, click, event_id),
+        "created_at": now,
+        "window_ends_at": now + timedelta(seconds=45),
+    }
+    values.update(overrides)
+    return ClickEvent.objects.create(**values)
