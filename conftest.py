@@ -119,3 +119,61 @@ def receiver() -> Iterator[Receiver]:
     yield state["r"]
     server.shutdown()
     server.server_close()
+
+
+def database_url_for_subprocess() -> str:
+    """The URL of the database the tests use right now (the test database), for child processes."""
+    from django.db import connection
+
+    params = connection.settings_dict
+    if params["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{params['NAME']}"
+    auth = params["USER"] + (f":{params['PASSWORD']}" if params.get("PASSWORD") else "")
+    return f"postgres://{auth}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
+
+
+@pytest.fixture(scope="module")
+def celery_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    """A real `celery -A oneclick worker` on the real broker, consuming a queue of its own."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import uuid
+    from pathlib import Path
+
+    from oneclick.celery import app
+
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    with django_db_blocker.unblock():
+        db_url = database_url_for_subprocess()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "oneclick.test_settings", "DATABASE_URL": db_url,
+           "CELERY_TASK_ALWAYS_EAGER": "false"}
+    celery = Path(sys.executable).with_name("celery")
+    log_path = Path(__file__).parent / "var" / f"{queue}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [str(celery), "-A", "oneclick", "worker", "-Q", queue, "--concurrency=2", "--loglevel=INFO",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parent,
+    )
+    deadline = time.monotonic() + 60
+    while " ready." not in log_path.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"The Celery worker did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    previous = (app.conf.task_always_eager, app.conf.task_default_queue)
+    app.conf.task_always_eager, app.conf.task_default_queue = False, queue
+    try:
+        yield queue
+    finally:
+        app.conf.task_always_eager, app.conf.task_default_queue = previous
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        log_path.unlink(missing_ok=True)

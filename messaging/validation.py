@@ -373,7 +373,8 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
 _CLEANER = nh3.Cleaner(
     tags=set(ALLOWED_TAGS),
     clean_content_tags={"script", "style"},
-    attributes={"a": {"href", "title"}},
+    # "*": nothing, or ammonia's default generic attributes (lang, title) stay allowed on every tag.
+    attributes={"a": {"href", "title"}, "*": set()},
     attribute_filter=_filter_attribute,
     strip_comments=True,
     link_rel="noopener noreferrer",
@@ -389,4 +390,8 @@ def sanitize_message(content: str) -> str:
     Allowed tags and link attributes are kept, everything else is removed or escaped, links open
     in a new tab with rel="noopener noreferrer", and comments are dropped.
     """
-    return _CLEANER.clean(content)
+    try:
+        return _CLEANER.clean(content)
+    except UnicodeEncodeError:
+        # Lone surrogates cannot cross into Rust; show them as "?" rather than fail the page.
+        return _CLEANER.clean(content.encode("utf-8", "replace").decode("utf-8"))

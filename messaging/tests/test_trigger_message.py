@@ -1,0 +1,165 @@
+"""POST /api/trigger-message: every status and sentence of the contract."""
+
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+import time_machine
+from rest_framework.test import APIClient
+
+from buttons.models import Button, ClickEvent, Member
+from buttons.tests.helpers import make_event
+from messaging.models import Message
+
+NOT_FOUND = {"detail": "Not found or the event window is expired"}
+
+
+@pytest.fixture
+def event(admin_member: Member, make_button: Callable[..., Button]) -> ClickEvent:
+    return make_event(make_button(), admin_member)
+
+
+def post(body: object, path: str = "/api/trigger-message", fmt: str = "json"):
+    return APIClient().post(path, body, format=fmt)
+
+
+def test_it_stores_a_message_and_answers_201(event: ClickEvent) -> None:
+    response = post({"event_id": str(event.pk), "message": "You succeeded", "message_type": "success"})
+    assert response.status_code == 201
+    body = response.json()
+    assert {k: body[k] for k in ("event_id", "source", "message_type", "content", "redirect_url", "read")} == {
+        "event_id": str(event.pk), "source": "custom", "message_type": "success", "content": "You succeeded",
+        "redirect_url": None, "read": False,
+    }
+    message = Message.objects.get(pk=body["id"])
+    assert message.recipient == event.user and message.button == event.button
+    assert (message.resource, message.object_id) == ("deal", "21389")
+    event.refresh_from_db()
+    assert event.custom_message_count == 1
+
+
+def test_trailing_slash_and_form_bodies_work(event: ClickEvent) -> None:
+    response = post({"event_id": str(event.pk), "message": "Form body"}, "/api/trigger-message/", "multipart")
+    assert response.status_code == 201 and response.json()["message_type"] == "info"
+    response = APIClient().post("/api/trigger-message", f"event_id={event.pk}&message=urlencoded",
+                                content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 201 and response.json()["content"] == "urlencoded"
+
+
+def test_html_within_the_allowlist_is_kept(event: ClickEvent) -> None:
+    content = '<div><b>Invoice</b> <a href="https://x.example/1" target="_blank">INV-1</a><br><i>ok</i></div>'
+    response = post({"event_id": str(event.pk), "message": content})
+    assert response.status_code == 201 and response.json()["content"] == content
+
+
+@pytest.mark.parametrize(
+    "event_id", [str(uuid.uuid4()), "not-a-uuid", "", "   ", 12, None, ["x"], "d3cc3758-41d3-4eba-bb80"]
+)
+def test_unknown_or_malformed_event_ids_get_the_same_answer(db: None, event_id: object) -> None:
+    response = post({"event_id": event_id, "message": "hi"})
+    assert response.status_code == 400
+    if event_id not in ("", None):
+        assert response.json() == NOT_FOUND
+
+
+def test_a_missing_event_id_is_named(db: None) -> None:
+    response = post({"message": "hi"})
+    assert response.status_code == 400 and "event_id" in response.json()["detail"]
+
+
+def test_a_button_with_messaging_off_is_not_found(event: ClickEvent) -> None:
+    Button.objects.filter(pk=event.button_id).update(messaging_enabled=False)
+    assert post({"event_id": str(event.pk), "message": "hi"}).json() == NOT_FOUND
+
+
+def test_window_edges(event: ClickEvent) -> None:
+    with time_machine.travel(event.created_at + timedelta(seconds=44.9), tick=False):
+        assert post({"event_id": str(event.pk), "message": "just in time"}).status_code == 201
+    with time_machine.travel(event.created_at + timedelta(seconds=45.1), tick=False):
+        response = post({"event_id": str(event.pk), "message": "too late"})
+        assert response.status_code == 400 and response.json() == NOT_FOUND
+    assert list(Message.objects.values_list("content", flat=True)) == ["just in time"]
+
+
+def test_the_eleventh_custom_message_is_refused(event: ClickEvent) -> None:
+    for i in range(10):
+        assert post({"event_id": str(event.pk), "message": f"step {i}"}).status_code == 201
+    response = post({"event_id": str(event.pk), "message": "step 11"})
+    assert response.status_code == 400
+    assert "10 custom messages" in response.json()["detail"]
+    assert Message.objects.filter(event=event).count() == 10
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({}, "Send a message, a redirect_url, or both"),
+        ({"message": "   "}, "Send a message"),
+        ({"message": "<script>alert(1)</script>"}, "<script>"),
+        ({"message": '<b style="color:red">x</b>'}, "style"),
+        ({"message": "<div onclick=alert(1)>x</div>"}, "onclick"),
+        ({"message": "<!-- hidden -->"}, "comment"),
+        ({"message": '<a href="javascript:alert(1)">x</a>'}, "javascript"),
+        ({"message": "x" * 2001}, "2000"),
+        ({"message": "<b>" + "x" * 1995 + "</b>"}, "2000"),
+        ({"message": "hi", "message_type": "fatal"}, "message_type"),
+        ({"message": "hi", "message_type": 3}, "message_type"),
+        ({"message": {"nested": True}}, "message must be a string"),
+        ({"redirect_url": "javascript:alert(1)"}, "redirect_url"),
+        ({"redirect_url": "ftp://files.example/x"}, "redirect_url"),
+        ({"redirect_url": "https://"}, "redirect_url"),
+        ({"redirect_url": "https://a.example/x y"}, "redirect_url"),
+        ({"redirect_url": 42}, "redirect_url"),
+        ({"message": "hi", "redirect_url": "//evil.example"}, "redirect_url"),
+    ],
+)
+def test_bad_messages_are_refused_with_a_sentence_and_nothing_stored(
+    event: ClickEvent, body: dict, words: str
+) -> None:
+    response = post({"event_id": str(event.pk), **body})
+    assert response.status_code == 400
+    assert words in response.json()["detail"]
+    assert not Message.objects.exists()
+    event.refresh_from_db()
+    assert event.custom_message_count == 0  # an illegal message does not use up the quota
+
+
+def test_a_body_that_is_not_an_object_is_400(db: None) -> None:
+    assert APIClient().post("/api/trigger-message", "[1,2]", content_type="application/json").status_code == 400
+    assert APIClient().post("/api/trigger-message", "{bad json", content_type="application/json").status_code == 400
+    assert APIClient().post("/api/trigger-message", '"x"', content_type="application/json").status_code == 400
+
+
+def test_redirect_only_logs_where_it_went(event: ClickEvent) -> None:
+    response = post({"event_id": str(event.pk), "redirect_url": "https://crm.example/organizations/list/filter/37"})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["content"] == "Redirected to https://crm.example/organizations/list/filter/37"
+    assert body["message_type"] == "info"
+    assert body["redirect_url"] == "https://crm.example/organizations/list/filter/37"
+
+
+def test_message_with_redirect(event: ClickEvent) -> None:
+    response = post({"event_id": str(event.pk), "message": "Done", "message_type": "success",
+                     "redirect_url": "https://crm.example/x"})
+    assert response.status_code == 201
+    assert (response.json()["content"], response.json()["redirect_url"]) == ("Done", "https://crm.example/x")
+
+
+def test_no_authentication_and_no_csrf_needed(event: ClickEvent) -> None:
+    client = APIClient(enforce_csrf_checks=True)
+    response = client.post("/api/trigger-message", {"event_id": str(event.pk), "message": "hi"}, format="json")
+    assert response.status_code == 201
+
+
+def test_it_is_throttled_per_client_address(event: ClickEvent, monkeypatch: pytest.MonkeyPatch) -> None:
+    from messaging.views import TriggerMessageThrottle
+
+    monkeypatch.setattr(TriggerMessageThrottle, "THROTTLE_RATES", {"trigger_message": "3/minute"})
+    statuses = [post({"event_id": str(uuid.uuid4()), "message": "guess"}).status_code for _ in range(4)]
+    assert statuses == [400, 400, 400, 429]
+    other = APIClient(REMOTE_ADDR="10.9.8.7").post(
+        "/api/trigger-message", {"event_id": str(event.pk), "message": "hi"}, format="json"
+    )
+    assert other.status_code == 201
