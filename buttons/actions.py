@@ -50,7 +50,7 @@ def member_for(user: AbstractBaseUser) -> Member:
         raise Http404("You are not a member of any company.") from None
 
 
-def buttons_for(user: AbstractBaseUser):  # noqa: ANN201 - QuerySet[Button]
+def buttons_for(user: AbstractBaseUser):
     """Every button query that serves a user starts here, scoped to the user's company."""
     return Button.objects.filter(company_id=member_for(user).company_id)
 

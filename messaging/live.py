@@ -30,7 +30,7 @@ def channel_name(company_id: int, resource: str, object_id: str) -> str:
     return f"oneclick:log:{company_id}:{resource}:{object_id}"
 
 
-def _redis():  # noqa: ANN202 - redis is optional at import time
+def _redis():
     global _client
     if _client is None:
         import redis

@@ -8,8 +8,8 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-for-produc
 os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
 os.environ.setdefault("DJANGO_DEBUG", "false")
 
-from oneclick.settings import *  # noqa: E402,F403
-from oneclick.settings import CACHES  # noqa: E402
+from oneclick.settings import *  # noqa: F403
+from oneclick.settings import CACHES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Unit tests run tasks inline; the end-to-end tests start a real worker on the real broker.
@@ -29,3 +29,4 @@ else:
     DATABASES["default"]["TEST"] = {"NAME": _test_db}  # noqa: F405
 STATIC_ROOT = None  # tests never collect static files; whitenoise serves them from the finders
 WHITENOISE_USE_FINDERS = True
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]

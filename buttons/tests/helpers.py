@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from buttons.actions import _webhook_payload, ClickRequest
+from buttons.actions import ClickRequest, _webhook_payload
 from buttons.models import Button, ClickEvent, Member
 
 

@@ -55,7 +55,7 @@ def test_a_host_that_resolves_privately_is_refused(guarded: None, monkeypatch: p
         return real(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    with pytest.raises(ValidationError, match="169.254.169.254"):
+    with pytest.raises(ValidationError, match=r"169\.254\.169\.254"):
         check_destination("http://rebind.example.test/hook")
 
 
