@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -64,6 +65,8 @@ class ClickSerializer(serializers.Serializer):
     def validate_fields(self, value: object) -> dict | None:
         if value is not None and not isinstance(value, dict):
             raise serializers.ValidationError("fields must be a JSON object or null.")
+        if value is not None and "\\u0000" in json.dumps(value):  # PostgreSQL's jsonb cannot hold NUL
+            raise serializers.ValidationError("fields must not contain NUL characters.")
         return value
 
     def to_click(self) -> ClickRequest:
@@ -74,3 +77,8 @@ class ClickSerializer(serializers.Serializer):
 class ClickAcceptedSerializer(serializers.Serializer):
     event_id = serializers.UUIDField()
     window_ends_at = serializers.DateTimeField()
+
+
+class ClearMessagesSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    messages_cleared_at = serializers.DateTimeField()

@@ -10,7 +10,13 @@ from rest_framework.views import APIView
 from buttons import actions
 from buttons.models import Button
 from buttons.permissions import IsCompanyAdmin
-from buttons.serializers import ButtonSerializer, ClickAcceptedSerializer, ClickSerializer
+from buttons.serializers import (
+    ButtonSerializer,
+    ClearMessagesSerializer,
+    ClickAcceptedSerializer,
+    ClickSerializer,
+)
+from messaging.actions import clear_messages
 
 
 class ButtonViewSet(viewsets.ModelViewSet):
@@ -58,5 +64,31 @@ class ClickView(APIView):
             return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(
             ClickAcceptedSerializer({"event_id": event.pk, "window_ends_at": event.window_ends_at}).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class ClearMessagesView(APIView):
+    """Clear all messages of a button (company admins): the log is empty at once for every user."""
+
+    permission_classes = [IsCompanyAdmin]
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: ClearMessagesSerializer,
+            403: OpenApiResponse(description="Only company admins can clear messages."),
+            404: OpenApiResponse(description="No such button in your company."),
+        },
+        summary="Clear all messages of a button",
+    )
+    def post(self, request: Request, identifier: str) -> Response:
+        button = actions.get_button(request.user, identifier)
+        cleared_at = clear_messages(button)
+        return Response(
+            ClearMessagesSerializer({
+                "detail": "All messages of this button were cleared; they are deleted for good within a minute.",
+                "messages_cleared_at": cleared_at,
+            }).data,
             status=status.HTTP_202_ACCEPTED,
         )

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import BooleanField, Case, Count, Exists, F, Max, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from buttons.models import Button, ClickEvent
+from buttons.models import LIST_OBJECT_ID, Button, ClickEvent
 from messaging import live
 from messaging.models import MESSAGE_TYPE_NAMES, Message
 from messaging.validation import IllegalMessage, validate_message
+
+logger = logging.getLogger(__name__)
 
 NOT_FOUND_OR_EXPIRED = "Not found or the event window is expired"
 MAX_URL_LENGTH = 2000
@@ -65,6 +74,9 @@ def clean_content(value: object) -> str:
     text = str(value)
     if not text.strip():
         return ""
+    # NUL cannot be stored (PostgreSQL text) and no control character belongs in a message.
+    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text):
+        raise MessageRejected("The message contains control characters, which are not allowed.")
     try:
         return validate_message(text)
     except IllegalMessage as exc:
@@ -181,21 +193,50 @@ def add_custom_message(data: dict[str, Any]) -> Message:
     event_id = parse_event_id(data.get("event_id"))
     if event_id is None:
         raise MessageRejected(NOT_FOUND_OR_EXPIRED)
-    event = ClickEvent.objects.select_related("button").filter(pk=event_id).first()
-    if event is None or not event.button.messaging_enabled or not event.window_open():
-        raise MessageRejected(NOT_FOUND_OR_EXPIRED)
+    now = timezone.now()
     with transaction.atomic():
-        now = timezone.now()
-        claimed = ClickEvent.objects.filter(
-            pk=event_id, window_ends_at__gt=now, custom_message_count__lt=settings.MAX_CUSTOM_MESSAGES
-        ).update(custom_message_count=F("custom_message_count") + 1)
-        if claimed != 1:
-            if now >= event.window_ends_at:
-                raise MessageRejected(NOT_FOUND_OR_EXPIRED)
-            raise MessageRejected(
-                f"This event already has {settings.MAX_CUSTOM_MESSAGES} custom messages, the most it can have."
-            )
+        event = _claim_custom_slot(event_id, now)
+        if event is None:
+            raise MessageRejected(_why_no_slot(event_id, now))
         return _store(event, "custom", message_type, content, redirect)
+
+
+_CLAIM_SQL = """
+    UPDATE {event} SET custom_message_count = {event}.custom_message_count + 1
+    FROM {button}
+    WHERE {event}.id = %s AND {button}.id = {event}.button_id AND {button}.messaging_enabled
+      AND {event}.window_ends_at > %s AND {event}.custom_message_count < %s
+    RETURNING {event}.button_id, {event}.company_id, {event}.resource, {event}.object_id, {event}.user_id
+"""
+
+
+def _claim_custom_slot(event_id: uuid.UUID, now: datetime) -> ClickEvent | None:
+    """Take one of the event's 10 custom-message slots: one conditional UPDATE that checks the window,
+    the quota and the button's messaging setting at once (the hot path of /api/trigger-message)."""
+    sql = _CLAIM_SQL.format(
+        event=connection.ops.quote_name(ClickEvent._meta.db_table),
+        button=connection.ops.quote_name(Button._meta.db_table),
+    )
+    params = [
+        ClickEvent._meta.pk.get_db_prep_value(event_id, connection),
+        connection.ops.adapt_datetimefield_value(now),
+        settings.MAX_CUSTOM_MESSAGES,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    button_id, company_id, resource, object_id, user_id = row
+    return ClickEvent(id=event_id, button_id=button_id, company_id=company_id, resource=resource,
+                      object_id=object_id, user_id=user_id)
+
+
+def _why_no_slot(event_id: uuid.UUID, now: datetime) -> str:
+    event = ClickEvent.objects.select_related("button").filter(pk=event_id).first()
+    if event is None or not event.button.messaging_enabled or now >= event.window_ends_at:
+        return NOT_FOUND_OR_EXPIRED
+    return f"This event already has {settings.MAX_CUSTOM_MESSAGES} custom messages, the most it can have."
 
 
 # --- Reading --------------------------------------------------------------------------------------
@@ -233,16 +274,313 @@ def unread_blocking_reason(button: Button, user_id: int, resource: str, object_i
     """
     if not button.messaging_enabled or not (button.disable_on_any_unread or button.disable_on_unread_error):
         return None
-    unread = Message.objects.filter(
+    counts = own_unread(button, user_id, resource, object_id).aggregate(
+        unread=Count("pk"), errors=Count("pk", filter=Q(message_type="error"))
+    )
+    return blocking_reason(button, counts["unread"], counts["errors"])
+
+
+DISABLED_ANY_UNREAD = "This button is disabled until you have read its messages on this record."
+DISABLED_UNREAD_ERROR = "This button is disabled until you have read its error messages on this record."
+LOG_PAGE_SIZE = 20
+MAX_LOG_PAGE_SIZE = 100
+MAX_READ_IDS = 500
+RECENT_RECORDS = 12
+# Comparing with a constant keeps "created after the clear" one index condition for every button.
+_NEVER_CLEARED = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def blocking_reason(button: Button, unread: int, unread_errors: int) -> str | None:
+    """The disable rules, given the user's own unread counts on one button and record."""
+    if not button.messaging_enabled:
+        return None
+    if button.disable_on_any_unread and unread:
+        return DISABLED_ANY_UNREAD
+    if button.disable_on_unread_error and unread_errors:
+        return DISABLED_UNREAD_ERROR
+    return None
+
+
+def check_record(button: Button, resource: str, object_id: str) -> None:
+    """A log request names the record the button lives on, or gets a 400 sentence."""
+    if resource != button.resource:
+        raise ValidationError(f"This button is for {button.resource} records, not {resource}.")
+    if not object_id or len(object_id) > 64 or not object_id.isprintable():
+        raise ValidationError("object_id must be the record's id (1 to 64 printable characters) or 'list'.")
+
+
+def visible_messages(button: Button, user_id: int, resource: str, object_id: str) -> QuerySet[Message]:
+    """A record's log as one user sees it: everyone's on a public button, otherwise their own.
+
+    Served by msg_record_log_idx (public) and msg_own_log_idx (private).
+    """
+    messages = Message.objects.filter(visible_after(button), button=button, resource=resource, object_id=object_id)
+    if not button.messages_public:
+        messages = messages.filter(recipient_id=user_id)
+    return messages
+
+
+def own_unread(button: Button, user_id: int, resource: str, object_id: str) -> QuerySet[Message]:
+    """The user's own unread messages on a record (msg_unread_idx): the only ones that count as unread."""
+    return Message.objects.filter(
         visible_after(button),
         recipient_id=user_id,
-        button=button,
         resource=resource,
         object_id=object_id,
+        button=button,
         read_at__isnull=True,
     )
-    if button.disable_on_any_unread and unread.exists():
-        return "This button is disabled until you have read its messages on this record."
-    if button.disable_on_unread_error and unread.filter(message_type="error").exists():
-        return "This button is disabled until you have read its error messages on this record."
-    return None
+
+
+@dataclass(frozen=True)
+class ButtonState:
+    identifier: str
+    label: str
+    kind: str
+    url: str
+    envelope: str  # none | grey | blue | red
+    unread: int
+    disabled: bool
+    disabled_reason: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _with_visibility(buttons: QuerySet[Button], user_id: int, resource: str, object_id: str) -> QuerySet[Button]:
+    """Annotate has_messages: does this user see any message of the button on the record?
+
+    One EXISTS probe per button inside the same query (CASE evaluates only the branch it needs).
+    """
+    after_clear = Q(created_at__gt=Coalesce(OuterRef("messages_cleared_at"), Value(_NEVER_CLEARED)))
+    anyone = Message.objects.filter(after_clear, button=OuterRef("pk"), resource=resource, object_id=object_id)
+    return buttons.annotate(
+        has_messages=Case(
+            When(kind="link", then=Value(False)),
+            When(messages_public=True, then=Exists(anyone)),
+            default=Exists(anyone.filter(recipient_id=user_id)),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def _unread_counts(buttons: list[Button], user_id: int, resource: str, object_id: str) -> dict[int, tuple]:
+    """{button pk: (unread, unread errors)} of the user's own messages, in one grouped query."""
+    webhooks = [b for b in buttons if b.kind == "webhook"]
+    if not webhooks:
+        return {}
+    scope = Q(button_id__in=[b.pk for b in webhooks if b.messages_cleared_at is None])
+    for b in webhooks:
+        if b.messages_cleared_at is not None:
+            scope |= Q(button_id=b.pk, created_at__gt=b.messages_cleared_at)
+    rows = (
+        Message.objects.filter(scope, recipient_id=user_id, resource=resource, object_id=object_id,
+                               read_at__isnull=True)
+        .order_by()
+        .values("button_id")
+        .annotate(unread=Count("pk"), errors=Count("pk", filter=Q(message_type="error")))
+    )
+    return {row["button_id"]: (row["unread"], row["errors"]) for row in rows}
+
+
+def _state(button: Button, unread: int, errors: int) -> ButtonState:
+    if not getattr(button, "has_messages", False):
+        envelope = "none"
+    elif errors:
+        envelope = "red"
+    elif unread:
+        envelope = "blue"
+    else:
+        envelope = "grey"
+    reason = blocking_reason(button, unread, errors)
+    return ButtonState(str(button.identifier), button.label, button.kind, button.url, envelope, unread,
+                       reason is not None, reason)
+
+
+def panel_state(user: AbstractBaseUser, resource: str, object_id: str) -> list[ButtonState]:
+    """The record's buttons for its view, each with envelope and disabled state: three queries in all
+    (membership, buttons with an EXISTS per button, one grouped unread count), whatever the numbers."""
+    from buttons.actions import buttons_for  # buttons.actions imports this module
+
+    view = "list" if object_id == LIST_OBJECT_ID else "details"
+    buttons = list(
+        _with_visibility(buttons_for(user).filter(resource=resource, view=view), user.pk, resource, object_id)
+        .order_by("label", "id")
+    )
+    counts = _unread_counts(buttons, user.pk, resource, object_id)
+    return [_state(b, *counts.get(b.pk, (0, 0))) for b in buttons]
+
+
+def button_state(button: Button, user_id: int, resource: str, object_id: str) -> ButtonState:
+    annotated = _with_visibility(Button.objects.filter(pk=button.pk), user_id, resource, object_id).get()
+    return _state(annotated, *_unread_counts([annotated], user_id, resource, object_id).get(button.pk, (0, 0)))
+
+
+def message_page(
+    button: Button, user_id: int, resource: str, object_id: str, *, before: int | None = None,
+    limit: int = LOG_PAGE_SIZE,
+) -> tuple[list[Message], bool]:
+    """One page of the log, newest first, and whether older messages remain.
+
+    `before` is the id of the last message the page already shows (keyset paging on created_at, id):
+    a message gone meanwhile (cleared, expired) ends the log rather than failing.
+    """
+    log = visible_messages(button, user_id, resource, object_id)
+    page = log.order_by("-created_at", "-id")
+    if before is not None:
+        anchor = log.filter(pk=before).values_list("created_at", flat=True).first()
+        if anchor is None:
+            return [], False
+        page = page.filter(created_at__lte=anchor).exclude(created_at=anchor, pk__gte=before)
+    rows = list(page[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def mark_read(button: Button, user_id: int, resource: str, object_id: str, ids: list[int]) -> int:
+    """Mark the user's own messages among `ids` read; others' ids are ignored. Returns how many changed."""
+    marked = own_unread(button, user_id, resource, object_id).filter(pk__in=ids[:MAX_READ_IDS]).update(
+        read_at=timezone.now()
+    )
+    if marked:
+        transaction.on_commit(lambda: live.publish_read(button, user_id, resource, object_id))
+    return marked
+
+
+def mark_all_read(button: Button, user_id: int, resource: str, object_id: str) -> int:
+    marked = own_unread(button, user_id, resource, object_id).update(read_at=timezone.now())
+    if marked:
+        transaction.on_commit(lambda: live.publish_read(button, user_id, resource, object_id))
+    return marked
+
+
+def recent_records(user: AbstractBaseUser, limit: int = RECENT_RECORDS) -> list[dict[str, Any]]:
+    """The records the user clicked buttons on lately, newest first (the start page)."""
+    return list(
+        ClickEvent.objects.filter(user_id=user.pk)
+        .order_by()
+        .values("resource", "object_id")
+        .annotate(last_at=Max("created_at"), clicks=Count("pk"))
+        .order_by("-last_at")[:limit]
+    )
+
+
+# --- Lifecycle (clearing, retention) ---------------------------------------------------------------
+# Rows go in bounded batches, each DELETE its own short transaction (autocommit), so neither clearing
+# a busy button nor the daily retention sweep ever holds long locks or writes one huge statement.
+
+PURGE_BATCH_SIZE = 10_000
+CLEAR_DELAY_SECONDS = 5  # lets a message being stored while the admin clicks commit first
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    messages: int = 0
+    events: int = 0
+    cleared: int = 0  # rows of cleared logs the clearing task had not removed yet
+
+
+def clear_messages(button: Button) -> datetime:
+    """Clear all messages of a button: hidden for everyone at once, rows deleted shortly after."""
+    from kombu.exceptions import OperationalError
+
+    from messaging.tasks import delete_cleared_messages
+
+    def enqueue() -> None:
+        try:
+            delete_cleared_messages.apply_async(args=[button.pk], countdown=CLEAR_DELAY_SECONDS, retry=True)
+        except (OperationalError, OSError):
+            # The log is already empty for users; the hourly retention task removes the rows instead.
+            logger.warning("Could not queue the deletion of button %s's cleared messages", button.pk)
+
+    now = timezone.now()
+    with transaction.atomic():
+        Button.objects.filter(pk=button.pk).update(messages_cleared_at=now)
+        transaction.on_commit(enqueue)
+    button.messages_cleared_at = now
+    return now
+
+
+def _delete_in_batches(select_ids: str, params: list[Any], *, table: str, batch_size: int,
+                       deadline: float | None = None) -> int:
+    """Run `DELETE FROM table WHERE id IN (<select_ids> LIMIT n)` until it deletes fewer than n rows.
+
+    `select_ids` has a `created_at >= %s` lower bound as its first parameter: each batch starts where
+    the previous one ended (keyset), so no batch re-walks the index entries of rows already deleted.
+    """
+    sql = f"DELETE FROM {table} WHERE id IN ({select_ids} LIMIT %s) RETURNING created_at"  # noqa: S608
+    if connection.vendor == "postgresql":
+        # Only the count and the newest timestamp come back, not one row per deleted row.
+        sql = f"WITH gone AS ({sql}) SELECT count(*), max(created_at) FROM gone"  # noqa: S608
+    lower = connection.ops.adapt_datetimefield_value(datetime(1970, 1, 1, tzinfo=UTC))
+    total = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [lower, *params, batch_size])
+            if connection.vendor == "postgresql":
+                deleted, newest = cursor.fetchone()
+            else:
+                stamps = [row[0] for row in cursor.fetchall()]
+                deleted, newest = len(stamps), max(stamps, default=None)
+        total += deleted
+        if deleted < batch_size or (deadline is not None and time.monotonic() > deadline):
+            return total
+        lower = newest
+
+
+def delete_cleared_messages(button_id: int, *, batch_size: int = PURGE_BATCH_SIZE) -> int:
+    """Delete the rows a Clear all messages hid (created up to the button's messages_cleared_at)."""
+    cleared_at = Button.objects.filter(pk=button_id).values_list("messages_cleared_at", flat=True).first()
+    if cleared_at is None:
+        return 0
+    table = Message._meta.db_table
+    # msg_record_log_idx leads with button_id: the batch reads only this button's rows.
+    select_ids = (
+        f"SELECT id FROM {table} WHERE created_at >= %s AND button_id = %s AND created_at <= %s"  # noqa: S608
+        " ORDER BY created_at"
+    )
+    return _delete_in_batches(
+        select_ids, [button_id, connection.ops.adapt_datetimefield_value(cleared_at)],
+        table=table, batch_size=batch_size,
+    )
+
+
+def purge_expired_messages(
+    *, now: datetime | None = None, batch_size: int = PURGE_BATCH_SIZE, max_seconds: float | None = None
+) -> PurgeResult:
+    """Retention: delete messages older than MESSAGE_RETENTION_DAYS, then the click events of that age
+    that have no messages left, then what recent Clear all messages left behind.
+
+    `max_seconds` bounds one run; whatever is left waits for the next (the beat task runs hourly).
+    """
+    now = now or timezone.now()
+    cutoff = connection.ops.adapt_datetimefield_value(now - timedelta(days=settings.MESSAGE_RETENTION_DAYS))
+    deadline = time.monotonic() + max_seconds if max_seconds else None
+    messages_table, events_table = Message._meta.db_table, ClickEvent._meta.db_table
+    # Both scans walk the created_at indexes (msg_created_idx, event_created_idx) oldest first.
+    messages = _delete_in_batches(
+        f"SELECT id FROM {messages_table} WHERE created_at >= %s AND created_at < %s"  # noqa: S608
+        " ORDER BY created_at",
+        [cutoff], table=messages_table, batch_size=batch_size, deadline=deadline,
+    )
+    events = 0
+    if deadline is None or time.monotonic() < deadline:
+        # An event's messages are never older than the event, but they may be a little younger than
+        # the cut-off: such an event waits for its last message to expire (NOT EXISTS on the
+        # event_id index).
+        events = _delete_in_batches(
+            f"SELECT e.id FROM {events_table} e WHERE e.created_at >= %s AND e.created_at < %s"  # noqa: S608
+            f" AND NOT EXISTS (SELECT 1 FROM {messages_table} m WHERE m.event_id = e.id)"
+            " ORDER BY e.created_at",
+            [cutoff], table=events_table, batch_size=batch_size, deadline=deadline,
+        )
+    cleared = 0
+    # A clearing task that never ran (the broker was down) is made good here; older clears than the
+    # retention period need nothing, their messages have expired anyway.
+    recent_clears = Button.objects.filter(
+        messages_cleared_at__gt=now - timedelta(days=settings.MESSAGE_RETENTION_DAYS)
+    ).values_list("pk", flat=True)
+    for button_id in recent_clears.iterator():
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        cleared += delete_cleared_messages(button_id, batch_size=batch_size)
+    return PurgeResult(messages=messages, events=events, cleared=cleared)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
 if TYPE_CHECKING:
+    from buttons.models import Button
     from messaging.models import Message
 
 logger = logging.getLogger(__name__)
@@ -50,3 +53,32 @@ def publish_message(message: Message) -> None:
         _redis().publish(channel_name(message.company_id, message.resource, message.object_id), payload)
     except Exception:  # noqa: BLE001 - the message is stored; live delivery is best effort
         logger.warning("Could not publish message %s to Redis", message.pk, exc_info=True)
+
+
+def publish_read(button: Button, recipient_id: int, resource: str, object_id: str) -> None:
+    """Announce that a user read messages, so the user's other open pages update their envelope."""
+    if redis_url() is None:
+        return
+    payload = json.dumps({"read": True, "button": str(button.pk), "recipient": recipient_id})
+    try:
+        _redis().publish(channel_name(button.company_id, resource, object_id), payload)
+    except Exception:  # noqa: BLE001 - best effort, like publish_message
+        logger.warning("Could not publish a read of button %s to Redis", button.pk, exc_info=True)
+
+
+@asynccontextmanager
+async def subscription(channel: str) -> AsyncIterator[Any]:
+    """A redis.asyncio pub/sub connection subscribed to one channel, closed (with its pool) on exit.
+
+    Raises redis.RedisError / OSError at entry when Redis cannot be reached.
+    """
+    import redis.asyncio
+
+    client = redis.asyncio.Redis.from_url(redis_url(), socket_connect_timeout=2, health_check_interval=30)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    try:
+        await pubsub.subscribe(channel)
+        yield pubsub
+    finally:
+        await pubsub.aclose()
+        await client.aclose()

@@ -4,7 +4,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from messaging.actions import is_read_by
+from buttons.models import KINDS, RESOURCES
+from messaging.actions import LOG_PAGE_SIZE, MAX_LOG_PAGE_SIZE, MAX_READ_IDS, is_read_by
 from messaging.models import MESSAGE_TYPES, SOURCES, Message
 from messaging.validation import sanitize_message
 
@@ -56,3 +57,53 @@ class EventSerializer(serializers.Serializer):
     window_ends_at = serializers.DateTimeField()
     messages = MessageSerializer(many=True)
     redirect_url = serializers.CharField(allow_null=True)
+
+
+# --- Reading the log (the panel's JSON API) ----------------------------------------------------------
+
+
+class RecordSerializer(serializers.Serializer):
+    """The record a log request is about: query parameters of GETs, the body of POSTs."""
+
+    resource = serializers.ChoiceField(choices=RESOURCES)
+    object_id = serializers.CharField(max_length=64, help_text="The record's id, or 'list' in list view.")
+
+
+class LogPageQuerySerializer(RecordSerializer):
+    before = serializers.IntegerField(
+        required=False, min_value=1, help_text="The id of the oldest message already shown: older ones follow."
+    )
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LOG_PAGE_SIZE,
+                                     default=LOG_PAGE_SIZE)
+
+
+class MarkReadSerializer(RecordSerializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), max_length=MAX_READ_IDS, allow_empty=True,
+        help_text="Ids of messages the user has seen; ids of other users' messages are ignored.",
+    )
+
+
+class MessagePageSerializer(serializers.Serializer):
+    results = MessageSerializer(many=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class ButtonStateSerializer(serializers.Serializer):
+    identifier = serializers.UUIDField()
+    label = serializers.CharField()
+    kind = serializers.ChoiceField(choices=KINDS)
+    url = serializers.URLField()
+    envelope = serializers.ChoiceField(choices=("none", "grey", "blue", "red"))
+    unread = serializers.IntegerField()
+    disabled = serializers.BooleanField()
+    disabled_reason = serializers.CharField(allow_null=True)
+
+
+class PanelSerializer(serializers.Serializer):
+    buttons = ButtonStateSerializer(many=True)
+
+
+class MarkedSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(help_text="How many of the user's messages became read.")
+    button = ButtonStateSerializer(help_text="The button's state after the change.")

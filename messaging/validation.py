@@ -6,7 +6,7 @@ entity encoding, odd separators, broken nesting and parser quirks are judged on 
 builds, never on how the raw text looks.
 
 The tree builder silently drops some tokens, though: ``<html>``, ``<head>`` and ``<body>`` tags
-(their attributes merge into a wrapper the fragment API does not expose), a ``<!DOCTYPE>``,
+(ignored, or for <html> merged into an internal wrapper the fragment API hides), ``<!DOCTYPE>``,
 table-only tags such as ``<td>``, stray closing tags, and a tag cut off by the end of the input.
 None of them reaches the tree, yet all of them break the product rules (and an unfinished tag
 eats whatever markup a page puts after the message). ``_check_tokens`` therefore re-reads the
@@ -22,6 +22,7 @@ allowlist) that every rendering goes through.
 from __future__ import annotations
 
 import string
+from itertools import product
 
 import nh3
 from selectolax.lexbor import LexborHTMLParser
@@ -37,7 +38,7 @@ _LINK_ADVICE = "use a full http, https or mailto link"
 _ECHO_LIMIT = 40
 
 
-class IllegalMessage(ValueError):  # noqa: N818 - public name other code imports
+class IllegalMessage(ValueError):
     """A message breaks the HTML rules; ``str()`` is a sentence meant for the API user.
 
     ``code`` names the rule for programs: length, encoding, tag, closing_tag, style,
@@ -116,8 +117,7 @@ def _check_element(tag: str, attributes: dict[str, str | None]) -> None:
 def _tag_not_allowed(name: str, *, closing: bool) -> IllegalMessage:
     if closing:
         return IllegalMessage(
-            f"The message contains the closing tag </{_echo(name)}>, which is not allowed. "
-            f"{_ALLOWED_TAGS_SENTENCE}",
+            f"The message contains the closing tag </{_echo(name)}>, which is not allowed. {_ALLOWED_TAGS_SENTENCE}",
             "closing_tag",
         )
     return IllegalMessage(
@@ -151,8 +151,7 @@ def _check_attribute_names(tag: str, names: list[str], *, closing: bool) -> None
             )
         if name not in ALLOWED_LINK_ATTRIBUTES:
             raise IllegalMessage(
-                f"The attribute {_echo(name)} is not allowed on <a>; links may only have href, "
-                "title and target.",
+                f"The attribute {_echo(name)} is not allowed on <a>; links may only have href, title and target.",
                 "attribute",
             )
 
@@ -224,36 +223,37 @@ def _check_tokens(text: str) -> None:
     change where a tag ends, so they are not decoded. Only meaningful once the tree has passed
     (no raw-text element such as script, style or textarea), see the module docstring.
     """
-    length = len(text)
+    last = len(text) - 1
     pos = text.find("<")  # data state: everything up to "<" is text
-    while 0 <= pos < length - 1:  # a trailing "<" is text too
+    while 0 <= pos < last:  # a trailing "<" is text too
         char = text[pos + 1]
-        if char == "!":
-            if _ascii_lower(text[pos + 2 : pos + 9]) == "doctype":
-                raise IllegalMessage("A doctype (<!DOCTYPE ...>) is not allowed in messages.", "doctype")
-            # "<!--", and "<![CDATA[" outside SVG/MathML, or anything else: a (bogus) comment.
-            raise _comment_not_allowed()
-        if char == "?":
-            raise _comment_not_allowed()
-        closing = char == "/"
-        if closing:
-            after = text[pos + 2 : pos + 3]
+        if char in _ASCII_ALPHA:
+            closing, start = False, pos + 1
+        elif char == "/":
+            closing, start = True, pos + 2
+            after = text[start : start + 1]
             if after == ">":  # "</>" is dropped without a token
-                pos = text.find("<", pos + 3)
+                pos = text.find("<", start + 1)
                 continue
             if not after:  # "</" at the end is text
                 return
             if after not in _ASCII_ALPHA:  # e.g. "</ x>" or "</3>": a bogus comment
                 raise _comment_not_allowed()
-        elif char not in _ASCII_ALPHA:
+        elif char == "!":
+            if _ascii_lower(text[pos + 2 : pos + 9]) == "doctype":
+                raise IllegalMessage("A doctype (<!DOCTYPE ...>) is not allowed in messages.", "doctype")
+            # "<!--", and "<![CDATA[" outside SVG/MathML, or anything else: a (bogus) comment.
+            raise _comment_not_allowed()
+        elif char == "?":
+            raise _comment_not_allowed()
+        else:
             pos = text.find("<", pos + 1)  # "<" followed by anything else is just "<"
             continue
-        start = pos + 2 if closing else pos + 1
         end = text.find(">", start)
-        if end > start and text[start:end].isalnum():  # the usual <b>, </div>: just a name
-            name, attributes, duplicate, pos = _ascii_lower(text[start:end]), [], None, end + 1
-        else:
-            name, attributes, duplicate, pos = _read_tag(text, start)
+        if end > 0 and text[start:end] in _ALLOWED_TAG_SPELLINGS:  # the usual <b>, </DIV>
+            pos = text.find("<", end + 1)
+            continue
+        name, attributes, duplicate, pos = _read_tag(text, start)
         if name not in ALLOWED_TAGS:
             # Start tags here are mostly <html>, <head>, <body> and table parts, which the
             # fragment parser drops; closing tags of elements never opened are dropped too.
@@ -261,8 +261,7 @@ def _check_tokens(text: str) -> None:
         if duplicate is not None:
             # The parser keeps the first value; refusing spares any other consumer the ambiguity.
             raise IllegalMessage(
-                f"The attribute {_echo(duplicate)} appears more than once on <{_echo(name)}>, "
-                "which is not allowed.",
+                f"The attribute {_echo(duplicate)} appears more than once on <{_echo(name)}>, which is not allowed.",
                 "duplicate_attribute",
             )
         if attributes:
@@ -342,6 +341,10 @@ _TAG_NAME_END = _TAG_WHITESPACE | {"/", ">"}
 _ATTRIBUTE_NAME_END = _TAG_NAME_END | {"="}
 _UNQUOTED_VALUE_END = _TAG_WHITESPACE | {">"}
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+# Every spelling of a bare allowed tag name ("b", "B", "bR", ...), for the scanner's fast path.
+_ALLOWED_TAG_SPELLINGS = frozenset(
+    "".join(spelling) for tag in ALLOWED_TAGS for spelling in product(*({c, c.upper()} for c in tag))
+)
 
 
 def _ascii_lower(text: str) -> str:

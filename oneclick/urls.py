@@ -1,13 +1,17 @@
 from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import SimpleRouter
 
 from buttons import views as button_views
+from messaging import reading as messaging_reading
+from messaging import stream as messaging_stream
 from messaging import views as messaging_views
+from messaging import web as messaging_web
 
 router = SimpleRouter(trailing_slash="/?")
 router.register("buttons", button_views.ButtonViewSet, basename="button")
@@ -25,6 +29,21 @@ urlpatterns = [
         csp_update({"style-src": ["'unsafe-inline'"]})(SpectacularSwaggerSplitView.as_view(url_name="schema")),
         name="api-docs",
     ),
+    # The browser side (issue #4): pages, the panel's JSON API, live updates.
+    path("", messaging_web.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("panel/<str:resource>/<str:object_id>/", messaging_web.panel, name="panel"),
+    path("api/panel/<str:resource>/<str:object_id>/", messaging_reading.PanelView.as_view(), name="panel-state"),
+    re_path(r"^api/buttons/(?P<identifier>[^/]+)/messages/?$", messaging_reading.MessageLogView.as_view(),
+            name="button-messages"),
+    re_path(r"^api/buttons/(?P<identifier>[^/]+)/messages/read/?$", messaging_reading.MarkReadView.as_view(),
+            name="button-messages-read"),
+    re_path(r"^api/buttons/(?P<identifier>[^/]+)/messages/read-all/?$",
+            messaging_reading.MarkAllReadView.as_view(), name="button-messages-read-all"),
+    path("api/stream/<str:resource>/<str:object_id>/", messaging_stream.stream, name="panel-stream"),
+    path("api/buttons/<uuid:identifier>/clear-messages", button_views.ClearMessagesView.as_view(),
+         name="button-clear-messages"),
     path("api/", include(router.urls)),
 ]
 

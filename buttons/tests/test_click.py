@@ -97,6 +97,8 @@ def test_a_link_button_is_400(admin_member: Member, make_button: Callable[..., B
         {"resource": "deal", "view": "details", "selectedIds": ["1"], "fields": [1, 2]},
         {"resource": "deal", "view": "details", "selectedIds": ["x" * 65]},
         {"view": "details", "selectedIds": ["1"]},
+        {"resource": "deal", "view": "details", "selectedIds": ["1"], "fields": {"note": "a\u0000b"}},
+        {"resource": "deal", "view": "details", "selectedIds": ["1\u0000"]},
     ],
 )
 def test_a_malformed_body_is_400_with_a_sentence(

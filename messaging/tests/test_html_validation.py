@@ -62,6 +62,20 @@ def test_hostile_input_is_refused(payload: str, code: str) -> None:
     assert len(sentence) < 200
 
 
+@pytest.mark.parametrize(
+    "dropped", ["<html lang=x>", "<head>", "<body onload=alert(1)>", "<!DOCTYPE html>", "<td>", "</script>", "<b"]
+)
+def test_premise_the_fragment_tree_never_shows_these(dropped: str) -> None:
+    # Why validation.py also reads the tags: selectolax's fragment tree silently drops these
+    # tokens (root.parent of a fragment is None, the <html> wrapper is hidden), yet each of them
+    # must be refused. If selectolax ever starts showing them, the tree check gets them too.
+    tree = LexborHTMLParser(f"x{dropped}y", is_fragment=True)
+    assert tree.root.parent is None
+    assert tree.html in ("xy", "x")
+    with pytest.raises(IllegalMessage):
+        validate_message(f"x{dropped}y")
+
+
 # --- Legal input -------------------------------------------------------------------------------
 
 LEGAL = [
@@ -74,9 +88,7 @@ LEGAL = [
     pytest.param("<b>bold</b>", id="b"),
     pytest.param("<B>BOLD</B>", id="B-upper"),
     pytest.param("<i>it</i> and <b>bold</b>", id="i-and-b"),
-    pytest.param(
-        '<a href="https://example.com/x?a=1&amp;b=2" target="_blank" title="t">x</a>', id="link-full"
-    ),
+    pytest.param('<a href="https://example.com/x?a=1&amp;b=2" target="_blank" title="t">x</a>', id="link-full"),
     pytest.param('<a href="mailto:a@b.c">mail us</a>', id="mailto"),
     pytest.param("<a href='http://example.com'>http</a>", id="http-single-quoted"),
     pytest.param("<a href=https://example.com/>unquoted</a>", id="href-unquoted"),
@@ -143,8 +155,7 @@ def test_length_counts_characters_including_html() -> None:
         ("<!DOCTYPE html>", "A doctype (<!DOCTYPE ...>) is not allowed in messages."),
         (
             "<div class=x>y</div>",
-            "The attribute class is not allowed on <div>; only <a> may have attributes "
-            "(href, title and target).",
+            "The attribute class is not allowed on <div>; only <a> may have attributes (href, title and target).",
         ),
         (
             '<a href="https://x.test" id=y>z</a>',

@@ -38,6 +38,8 @@ CASES = [
     ((200, '{"ok": true}', "application/json"), ('{"ok": true}', "info", "")),
     ((200, "[1, 2]", "application/json"), ("[1, 2]", "info", "")),
     ((200, '{"message": 42}', "application/json"), ("42", "info", "")),
+    ((500, "nul \x00 in the body", "text/plain"), ("Error (HTTP 500)", "error", "")),
+    ((200, "Ligne \u00e9t\u00e9 \u2713", "text/plain"), ("Ligne \u00e9t\u00e9 \u2713", "info", "")),
 ]
 
 

@@ -106,6 +106,7 @@ def test_the_eleventh_custom_message_is_refused(event: ClickEvent) -> None:
         ({"message": "hi", "message_type": "fatal"}, "message_type"),
         ({"message": "hi", "message_type": 3}, "message_type"),
         ({"message": {"nested": True}}, "message must be a string"),
+        ({"message": "nul \u0000 byte"}, "control characters"),
         ({"redirect_url": "javascript:alert(1)"}, "redirect_url"),
         ({"redirect_url": "ftp://files.example/x"}, "redirect_url"),
         ({"redirect_url": "https://"}, "redirect_url"),
@@ -156,9 +157,12 @@ def test_no_authentication_and_no_csrf_needed(event: ClickEvent) -> None:
 def test_it_is_throttled_per_client_address(event: ClickEvent, monkeypatch: pytest.MonkeyPatch) -> None:
     from messaging.views import TriggerMessageThrottle
 
-    monkeypatch.setattr(TriggerMessageThrottle, "THROTTLE_RATES", {"trigger_message": "3/minute"})
+    monkeypatch.setattr(TriggerMessageThrottle, "rate", "3/minute")
     statuses = [post({"event_id": str(uuid.uuid4()), "message": "guess"}).status_code for _ in range(4)]
     assert statuses == [400, 400, 400, 429]
+    refused = post({"event_id": str(event.pk), "message": "hi"})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) <= 60
+    assert "throttled" in refused.json()["detail"].lower()
     other = APIClient(REMOTE_ADDR="10.9.8.7").post(
         "/api/trigger-message", {"event_id": str(event.pk), "message": "hi"}, format="json"
     )

@@ -1,0 +1,128 @@
+"""Shared plumbing for the benchmarks: a scratch PostgreSQL database, a server process, wrk."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), {platform.python_implementation()} {platform.python_version()}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def scratch_database(name: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database; dropped afterwards."""
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    env = bench_env(url)
+    subprocess.run([str(VENV_BIN / "python"), "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def bench_env(database_url: str, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DJANGO_SECRET_KEY": "bench-only-secret-key",
+        "DJANGO_DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": REDIS_URL,
+        "TRIGGER_MESSAGE_RATE": "100000000/minute",
+        "LOG_LEVEL": "ERROR",
+        **extra,
+    }
+
+
+@contextmanager
+def server(database_url: str, workers: int = 4, worker_class: str = "uvicorn_worker.UvicornWorker",
+           app: str = "oneclick.asgi:application") -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "gunicorn"), app, "-k", worker_class, "-w", str(workers), "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning", "--backlog", "2048"],
+        cwd=ROOT, env=bench_env(database_url), start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/api/schema/", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start") from None
+            time.sleep(0.3)
+    try:
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def require_wrk() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("This benchmark drives the server with wrk: apt-get install -y wrk")
+    return wrk
+
+
+def run_wrk(url: str, script: Path, seconds: int, connections: int = 64, threads: int = 2,
+            env: dict[str, str] | None = None) -> dict[str, float]:
+    out = subprocess.run(
+        [require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script),
+         url],
+        capture_output=True, text=True, env={**os.environ, **(env or {})}, check=True,
+    ).stdout
+    match = re.search(r"RESULT (.*)", out)
+    if not match:
+        raise RuntimeError(out)
+    fields = dict(item.split("=") for item in match.group(1).split())
+    duration = int(fields["duration_us"]) / 1e6
+    return {
+        "created_per_s": int(fields["created"]) / duration,
+        "other": int(fields["other"]),
+        "errors": int(fields["errors"]),
+        "p50_ms": int(fields["p50_us"]) / 1000,
+        "p90_ms": int(fields["p90_us"]) / 1000,
+        "p99_ms": int(fields["p99_us"]) / 1000,
+    }

@@ -1,0 +1,98 @@
+"""Benchmark: POST /api/trigger-message under 64 concurrent clients, against a bare-insert baseline.
+
+    .venv/bin/python bench/trigger_message.py [--seconds 15] [--rounds 2] [--workers 4]
+
+Runs the app under gunicorn (uvicorn workers, as in production) on PostgreSQL with Redis for the
+throttle cache, drives it with wrk (64 connections), and measures accepted messages/s and p50/p99
+latency. The baseline, in the same run and on the same stack, is a bare Django view that inserts one
+row per request (bench/views.py). Goal: >= 0.8 of the baseline's throughput and p99 < 50 ms on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import bench_env, machine, run_wrk, scratch_database, server  # noqa: E402
+
+SCRIPT = Path(__file__).with_name("trigger_message.lua")
+EVENTS = 200_000
+
+
+def seed(database_url: str) -> list[str]:
+    """One company, user and button with messaging, and many click events with open windows."""
+    os.environ.update(bench_env(database_url))
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from buttons.actions import create_member
+    from buttons.models import Button
+
+    member = create_member("bench", "bench-password", "1", company_name="Bench", is_admin=True)
+    button = Button.objects.create(company=member.company, label="Bench", url="https://hooks.example.com/x",
+                                   resource="deal", messaging_enabled=True)
+    with connection.cursor() as cursor:
+        # Windows far in the future: the benchmark outlives a real 45 s window.
+        cursor.execute(
+            """
+            INSERT INTO buttons_clickevent (id, button_id, company_id, user_id, resource, view, object_id,
+                selected_ids, fields, payload, created_at, window_ends_at, custom_message_count, delivery,
+                attempts, error)
+            SELECT gen_random_uuid(), %s, %s, %s, 'deal', 'details', (i %% 5000)::text, '[]', NULL, '{}',
+                now(), now() + interval '1 day', 0, 'delivered', 1, ''
+            FROM generate_series(1, %s) AS i
+            """,
+            [button.pk, member.company_id, member.user_id, EVENTS],
+        )
+        cursor.execute("ANALYZE")
+        cursor.execute("SELECT id FROM buttons_clickevent ORDER BY random()")
+        return [str(row[0]) for row in cursor.fetchall()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+
+    print(f"Machine: {machine()}")
+    with scratch_database("oneclick_bench_trigger") as url, tempfile.NamedTemporaryFile("w") as ids_file:
+        ids = seed(url)
+        ids_file.write("\n".join(ids))
+        ids_file.flush()
+        env = {"EVENT_IDS_FILE": ids_file.name}
+        results: dict[str, list[dict[str, float]]] = {"trigger-message": [], "baseline insert": []}
+        with server(url, workers=args.workers) as base:
+            paths = {"trigger-message": "/api/trigger-message", "baseline insert": "/bench/insert"}
+            for path in paths.values():  # warm up connections, caches and the JIT-less interpreter alike
+                run_wrk(base + path, SCRIPT, 3, args.connections, env=env)
+            for _ in range(args.rounds):
+                for name, path in paths.items():
+                    results[name].append(run_wrk(base + path, SCRIPT, args.seconds, args.connections, env=env))
+
+    print(f"gunicorn -k uvicorn_worker.UvicornWorker -w {args.workers}; wrk -t2 -c{args.connections}, "
+          f"{args.rounds} rounds x {args.seconds} s per endpoint, interleaved")
+    summary = {}
+    for name, runs in results.items():
+        summary[name] = {key: statistics.mean(run[key] for run in runs) for key in runs[0]}
+        s = summary[name]
+        print(f"  {name:16s} {s['created_per_s']:8.0f} accepted/s   p50 {s['p50_ms']:6.1f} ms   "
+              f"p99 {s['p99_ms']:6.1f} ms   non-201 {s['other']:.0f}   socket errors {s['errors']:.0f}")
+    ratio = summary["trigger-message"]["created_per_s"] / summary["baseline insert"]["created_per_s"]
+    p99 = summary["trigger-message"]["p99_ms"]
+    print(f"  throughput ratio (trigger-message / baseline): {ratio:.2f}  (goal >= 0.80)")
+    print(f"  trigger-message p99: {p99:.1f} ms  (goal < 50 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""The panel's JSON API: button states, log pages and read state (token or session auth).
+
+Views validate, call one action in messaging.actions and shape the answer; every button goes through
+buttons.actions.get_button, so another company's button is a 404.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from buttons.actions import get_button, member_for
+from buttons.models import RESOURCES
+from messaging import actions
+from messaging.serializers import (
+    LogPageQuerySerializer,
+    MarkedSerializer,
+    MarkReadSerializer,
+    MessagePageSerializer,
+    MessageSerializer,
+    PanelSerializer,
+    RecordSerializer,
+)
+
+RESOURCE_NAMES = frozenset(name for name, _ in RESOURCES)
+NOT_YOURS = OpenApiResponse(description="No such button in your company.")
+BAD_INPUT = OpenApiResponse(description='{"detail": "<sentence>"}: a bad resource, object_id, cursor or ids.')
+
+
+def check_object_id(resource: str, object_id: str) -> None:
+    if resource not in RESOURCE_NAMES:
+        raise Http404("Unknown resource: use deal, organization or person.")
+    RecordSerializer(data={"resource": resource, "object_id": object_id}).is_valid(raise_exception=True)
+
+
+class PanelView(APIView):
+    @extend_schema(responses={200: PanelSerializer, 404: OpenApiResponse(description="Unknown resource.")},
+                   summary="The record's buttons with their envelope and disabled state")
+    def get(self, request: Request, resource: str, object_id: str) -> Response:
+        check_object_id(resource, object_id)
+        member_for(request.user)
+        states = actions.panel_state(request.user, resource, object_id)
+        return Response({"buttons": [state.as_dict() for state in states]})
+
+
+class MessageLogView(APIView):
+    @extend_schema(
+        parameters=[LogPageQuerySerializer],
+        responses={200: MessagePageSerializer, 400: BAD_INPUT, 404: NOT_YOURS},
+        summary="One page of a button's message log on a record, newest first",
+    )
+    def get(self, request: Request, identifier: str) -> Response:
+        button = get_button(request.user, identifier)
+        query = LogPageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        resource, object_id = query.validated_data["resource"], query.validated_data["object_id"]
+        limit = query.validated_data["limit"]
+        actions.check_record(button, resource, object_id)
+        messages, more = actions.message_page(
+            button, request.user.pk, resource, object_id, before=query.validated_data.get("before"), limit=limit
+        )
+        next_url = None
+        if more:
+            params = {"resource": resource, "object_id": object_id, "before": messages[-1].pk, "limit": limit}
+            next_url = request.build_absolute_uri(f"{request.path}?{urlencode(params)}")
+        context = {"viewer_id": request.user.pk}
+        return Response({"results": MessageSerializer(messages, many=True, context=context).data, "next": next_url})
+
+
+class _MarkView(APIView):
+    def marked(self, request: Request, button: object, resource: str, object_id: str, count: int) -> Response:
+        state = actions.button_state(button, request.user.pk, resource, object_id)
+        return Response({"marked": count, "button": state.as_dict()})
+
+
+class MarkReadView(_MarkView):
+    @extend_schema(request=MarkReadSerializer, responses={200: MarkedSerializer, 400: BAD_INPUT, 404: NOT_YOURS},
+                   summary="Mark messages the user has seen as read")
+    def post(self, request: Request, identifier: str) -> Response:
+        button = get_button(request.user, identifier)
+        body = MarkReadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        resource, object_id = body.validated_data["resource"], body.validated_data["object_id"]
+        actions.check_record(button, resource, object_id)
+        count = actions.mark_read(button, request.user.pk, resource, object_id, body.validated_data["ids"])
+        return self.marked(request, button, resource, object_id, count)
+
+
+class MarkAllReadView(_MarkView):
+    @extend_schema(request=RecordSerializer, responses={200: MarkedSerializer, 400: BAD_INPUT, 404: NOT_YOURS},
+                   summary="Mark all of the user's messages on the record read")
+    def post(self, request: Request, identifier: str) -> Response:
+        button = get_button(request.user, identifier)
+        body = RecordSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        resource, object_id = body.validated_data["resource"], body.validated_data["object_id"]
+        actions.check_record(button, resource, object_id)
+        count = actions.mark_all_read(button, request.user.pk, resource, object_id)
+        return self.marked(request, button, resource, object_id, count)
+

@@ -1,0 +1,77 @@
+"""HTML pages for the people who click buttons: the start page and a record's panel.
+
+The pages render the state server-side (so they read well before any script runs) and static/panel.js
+takes over: clicks, the message log, live updates. No inline script or style anywhere (CSP).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from buttons.actions import member_for
+from buttons.models import LIST_OBJECT_ID, RESOURCES
+from messaging import actions
+from messaging.reading import RESOURCE_NAMES
+
+RESOURCE_LABELS = dict(RESOURCES)
+
+
+def record_title(resource: str, object_id: str) -> str:
+    label = RESOURCE_LABELS.get(resource, resource.title())
+    return f"{label} list" if object_id == LIST_OBJECT_ID else f"{label} {object_id}"
+
+
+def _clean_object_id(value: str) -> str | None:
+    value = value.strip()
+    if not value or len(value) > 64 or not value.isprintable() or "/" in value:
+        return None
+    return value
+
+
+@require_GET
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Recently worked-on records, and a form to open any record's panel."""
+    member = member_for(request.user)
+    recent = [
+        {**row, "title": record_title(row["resource"], row["object_id"]),
+         "url": reverse("panel", args=[row["resource"], row["object_id"]])}
+        for row in actions.recent_records(request.user)
+        if _clean_object_id(row["object_id"])
+    ]
+    error = None
+    if "resource" in request.GET or "object_id" in request.GET:
+        resource = request.GET.get("resource", "")
+        object_id = _clean_object_id(request.GET.get("object_id", ""))
+        if resource in RESOURCE_NAMES and object_id:
+            return redirect("panel", resource, object_id)
+        error = "Choose a record type and enter the record's id (or 'list' for the list view)."
+    return render(request, "messaging/home.html", {
+        "member": member, "recent": recent, "resources": RESOURCES, "error": error,
+        "form_resource": request.GET.get("resource", "deal"), "form_object_id": request.GET.get("object_id", ""),
+    }, status=400 if error else 200)
+
+
+@require_GET
+@login_required
+def panel(request: HttpRequest, resource: str, object_id: str) -> HttpResponse:
+    if resource not in RESOURCE_NAMES or _clean_object_id(object_id) != object_id:
+        raise Http404("Unknown record.")
+    member = member_for(request.user)
+    is_list = object_id == LIST_OBJECT_ID
+    return render(request, "messaging/panel.html", {
+        "member": member,
+        "resource": resource,
+        "resource_label": RESOURCE_LABELS[resource],
+        "object_id": object_id,
+        "is_list": is_list,
+        "view": "list" if is_list else "details",
+        "title": record_title(resource, object_id),
+        "buttons": actions.panel_state(request.user, resource, object_id),
+        # ?live=poll forces the polling fallback (the latency benchmark compares both).
+        "live_mode": "poll" if request.GET.get("live") == "poll" else "stream",
+    })
