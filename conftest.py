@@ -154,7 +154,7 @@ def celery_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[str
     log_path.parent.mkdir(exist_ok=True)
     log = log_path.open("w")
     proc = subprocess.Popen(
-        [str(celery), "-A", "oneclick", "worker", "-Q", queue, "--concurrency=2", "--loglevel=INFO",
+        [str(celery), "-A", "oneclick", "worker", "-Q", queue, "--pool=threads", "--concurrency=4", "--loglevel=INFO",
          "--without-gossip", "--without-mingle", "--without-heartbeat"],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parent,
     )
@@ -177,3 +177,11 @@ def celery_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[str
             proc.kill()
         log.close()
         log_path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def superuser(db: None) -> Any:
+    """An operator: a Django superuser who belongs to no company and sees every company in the admin."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_superuser("root", "root@example.test", "pw-root-123")

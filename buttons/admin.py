@@ -1,13 +1,33 @@
-"""Admin: company admins manage their own company's buttons; superusers see everything."""
+"""Admin: company admins manage their own company's buttons; superusers see everything.
+
+Every admin class that shows company data derives from CompanyScopedAdmin: its queryset is scoped to
+the signed-in admin's company, and the change, delete, history and autocomplete views all look objects
+up through that queryset, so another company's object is simply not found. Filters that list related
+objects (ButtonFilter) are scoped the same way.
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
+import json
+import uuid
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.models import AbstractBaseUser, Permission
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
 from buttons.models import Button, ClickEvent, Company, Member
+from buttons.signing import generate_secret, mask_secret
+from messaging import actions as messaging
+from messaging.models import Message
 
 # What `createmember --admin` grants: enough to manage buttons and read the logs, nothing else.
 COMPANY_ADMIN_PERMISSIONS = (
@@ -18,40 +38,256 @@ COMPANY_ADMIN_PERMISSIONS = (
     ("buttons", "view_clickevent"),
     ("messaging", "view_message"),
 )
+NEW_SECRET_SESSION_KEY = "oneclick_new_signing_secret"  # noqa: S105 - a session key
 
 
-def grant_company_admin_permissions(user: AbstractBaseUser) -> None:
-    perms = Permission.objects.filter(
+def _company_admin_permissions() -> QuerySet[Permission]:
+    return Permission.objects.filter(
         content_type__app_label__in={app for app, _ in COMPANY_ADMIN_PERMISSIONS},
         codename__in={code for _, code in COMPANY_ADMIN_PERMISSIONS},
     )
-    user.user_permissions.add(*perms)  # type: ignore[attr-defined]
+
+
+def grant_company_admin_permissions(user: AbstractBaseUser) -> None:
+    user.user_permissions.add(*_company_admin_permissions())  # type: ignore[attr-defined]
+
+
+def revoke_company_admin_permissions(user: AbstractBaseUser) -> None:
+    user.user_permissions.remove(*_company_admin_permissions())  # type: ignore[attr-defined]
 
 
 def company_id_of(request: HttpRequest) -> int | None:
-    """None for superusers (no scoping); otherwise the admin's company (-1 matches nothing)."""
+    """None for superusers (no scoping); otherwise the admin's company, or -1 (matches nothing) for a
+    staff user who is not a company admin. Looked up once per request."""
     if request.user.is_superuser:
         return None
-    member = Member.objects.filter(user_id=request.user.pk).only("company_id").first()
-    return member.company_id if member else -1
+    cached = getattr(request, "_oneclick_company_id", None)
+    if cached is None:
+        member = Member.objects.filter(user_id=request.user.pk, is_company_admin=True).only("company_id").first()
+        cached = member.company_id if member else -1
+        request._oneclick_company_id = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def may_use_admin(request: HttpRequest) -> bool:
+    return request.user.is_active and (request.user.is_superuser or company_id_of(request) != -1)
 
 
 class CompanyScopedAdmin(admin.ModelAdmin):
+    """Objects of the admin's own company only (the model has a `company` foreign key)."""
+
+    company_field = "company_id"
+
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         qs = super().get_queryset(request)
         company_id = company_id_of(request)
-        return qs if company_id is None else qs.filter(company_id=company_id)
+        return qs if company_id is None else qs.filter(**{self.company_field: company_id})
+
+    # A staff user who is no longer a company admin keeps no access through stale permissions.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return may_use_admin(request) and super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return may_use_admin(request) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return may_use_admin(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return may_use_admin(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return may_use_admin(request) and super().has_delete_permission(request, obj)
+
+
+class ReadOnlyAdmin(CompanyScopedAdmin):
+    """Click events and messages are records of what happened: viewed, searched, never edited here."""
+
+    show_full_result_count = False  # one COUNT(*) per page is enough on big tables
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ButtonFilter(admin.SimpleListFilter):
+    """Filter by button, offering only the admin's own company's buttons."""
+
+    title = "button"
+    parameter_name = "button"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        company_id = company_id_of(request)
+        buttons = Button.objects.order_by("label", "id")
+        if company_id is not None:
+            return [(str(pk), label) for pk, label in buttons.filter(company_id=company_id).values_list("pk", "label")]
+        return [
+            (str(pk), f"{label} ({company})")
+            for pk, label, company in buttons.values_list("pk", "label", "company__name")
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value is None:
+            return queryset
+        # The queryset is already the admin's company's: another company's id matches nothing.
+        return queryset.filter(button_id=int(value)) if value.isdigit() else queryset.none()
+
+
+# --- Buttons --------------------------------------------------------------------------------------
+
+# The product guide's words, for the settings it describes.
+GUIDE_HELP = {
+    "messaging_enabled": "OneClick can listen for messages from your automation once the button has been "
+    "triggered: the HTTP response of your end-point / webhook, and up to 10 custom messages sent to "
+    "/api/trigger-message within the 45 second event window. This feature is not available for Link buttons.",
+    "messages_public": "By default the messages are only visible to the user who clicked the button and only "
+    "on the specific deal, organization or person object from which the button was clicked. If you want all "
+    "users to see each other's messages you can make the messages public; they are still specific to the "
+    "object (messages on deal A are not shown on deal B).",
+    "do_not_log_http_responses": "If you do not wish to consider HTTP responses as OneClick messages you can "
+    "enable this option. You can still use custom messages. If enabled any HTTP responses will not be "
+    "visible in the message log view.",
+    "disable_on_unread_error": "If you want to make sure the users pay attention to error messages you can "
+    "enable this feature. If enabled and an unread error message is present, the button will be disabled "
+    "until the user goes to the message log and sees the error message. If you have also made the messages "
+    "public this only applies to the user who clicked the button.",
+    "disable_on_any_unread": "If you want to make sure the users read all messages before clicking the button "
+    "again you can enable this feature. If enabled and there are any unread messages in the message log the "
+    "user needs to see all the messages until the button can be clicked again. If you have also made the "
+    "messages public this only applies to the user who clicked the button.",
+}
+SECRET_ACTIONS = (
+    ("keep", "Keep the current secret (or set the one typed above)"),
+    ("generate", "Generate a new secret"),
+    ("remove", "Remove the secret (webhooks are sent unsigned)"),
+)
+
+
+class ButtonAdminForm(forms.ModelForm):
+    # The guide's option, inverted onto the model's log_http_responses (default: log them).
+    do_not_log_http_responses = forms.BooleanField(
+        label="Do not log HTTP responses", required=False, help_text=GUIDE_HELP["do_not_log_http_responses"]
+    )
+    # Never rendered back: the current secret only appears masked (ButtonAdmin.current_secret).
+    signing_secret = forms.CharField(
+        label="Set a secret",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "size": 60}),
+        help_text="Paste a Standard Webhooks secret (whsec_ followed by base64) to replace the current one. "
+        "Leave blank to keep the current secret.",
+    )
+    secret_action = forms.ChoiceField(
+        label="Secret", choices=SECRET_ACTIONS, initial="keep", required=False, widget=forms.RadioSelect
+    )
+
+    class Meta:
+        model = Button
+        # log_http_responses is edited through do_not_log_http_responses, the guide's wording.
+        fields = ("company", "label", "kind", "url", "resource", "view", "messaging_enabled", "messages_public",
+                  "disable_on_unread_error", "disable_on_any_unread", "signing_secret")
+        help_texts = {name: text for name, text in GUIDE_HELP.items() if name != "do_not_log_http_responses"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.generated_secret: str | None = None
+        self.initial["signing_secret"] = ""
+        self.initial["do_not_log_http_responses"] = not self.instance.log_http_responses
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        action = cleaned.get("secret_action") or "keep"
+        typed = cleaned.get("signing_secret") or ""
+        if typed and action != "keep":
+            self.add_error("secret_action", "Either type a secret or choose to generate or remove one, not both.")
+        elif action == "generate":
+            self.generated_secret = cleaned["signing_secret"] = generate_secret()
+        elif action == "remove":
+            cleaned["signing_secret"] = ""
+        else:
+            cleaned["signing_secret"] = typed or self.instance.signing_secret
+        self.instance.log_http_responses = not cleaned.get("do_not_log_http_responses", False)
+        return cleaned
 
 
 @admin.register(Button)
 class ButtonAdmin(CompanyScopedAdmin):
+    form = ButtonAdminForm
     list_display = ("label", "kind", "resource", "view", "messaging_enabled", "messages_public")
     list_filter = ("kind", "resource", "view", "messaging_enabled")
     search_fields = ("label", "url")
-    readonly_fields = ("identifier",)
+    readonly_fields = ("identifier", "current_secret", "clear_all_messages")
+    fieldsets = (
+        ("Button", {"fields": ("identifier", "label", "kind", "url", "resource", "view")}),
+        (
+            "Messaging",
+            {
+                "fields": (
+                    "messaging_enabled",
+                    "messages_public",
+                    "do_not_log_http_responses",
+                    "disable_on_unread_error",
+                    "disable_on_any_unread",
+                    "clear_all_messages",
+                ),
+                "description": "Messaging is not available for Link buttons. Messages are retained for 30 days "
+                "and then automatically permanently removed.",
+            },
+        ),
+        (
+            "Signing secret",
+            {
+                "fields": ("current_secret", "signing_secret", "secret_action"),
+                "description": "With a secret, every webhook carries the Standard Webhooks headers webhook-id, "
+                "webhook-timestamp and webhook-signature, so your automation can check the call came from "
+                "OneClick.",
+            },
+        ),
+    )
 
-    def get_exclude(self, request: HttpRequest, obj: Button | None = None) -> tuple[str, ...]:
-        return () if request.user.is_superuser else ("company",)
+    def get_fieldsets(self, request: HttpRequest, obj: Button | None = None) -> Any:
+        if request.user.is_superuser:
+            (title, options), *rest = self.fieldsets
+            return ((title, {**options, "fields": ("company", *options["fields"])}), *rest)
+        return self.fieldsets
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        return ("company", *self.list_filter) if request.user.is_superuser else self.list_filter
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return (*self.list_display, "company") if request.user.is_superuser else self.list_display
+
+    @admin.display(description="Current secret")
+    def current_secret(self, obj: Button | None) -> str:
+        return mask_secret(obj.signing_secret) if obj and obj.signing_secret else "No secret"
+
+    @admin.display(description="Clear all messages")
+    def clear_all_messages(self, obj: Button | None) -> str:
+        if obj is None or obj.pk is None:
+            return "Available once the button is saved."
+        url = reverse("admin:buttons_button_clear_messages", args=[obj.pk])
+        last = (
+            f" Last cleared {timezone.localtime(obj.messages_cleared_at):%Y-%m-%d %H:%M %Z}."
+            if obj.messages_cleared_at else ""
+        )
+        return format_html(
+            '<a class="button" href="{}">Clear all messages</a>'
+            "<div class=\"help\">Permanently deletes all messages related to this button.{}</div>",
+            url,
+            last,
+        )
+
+    def save_form(self, request: HttpRequest, form: ButtonAdminForm, change: bool) -> Button:
+        if form.generated_secret:
+            # Shown once, on the next page, from the server-side session: never in a cookie or URL.
+            request.session[NEW_SECRET_SESSION_KEY] = form.generated_secret
+        return super().save_form(request, form, change)
 
     def save_model(self, request: HttpRequest, obj: Button, form: object, change: bool) -> None:
         company_id = company_id_of(request)
@@ -59,26 +295,149 @@ class ButtonAdmin(CompanyScopedAdmin):
             obj.company_id = company_id
         super().save_model(request, obj, form, change)
 
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict | None = None) -> HttpResponse:
+        extra_context = dict(extra_context or {})
+        if request.method == "GET":
+            extra_context["new_signing_secret"] = request.session.pop(NEW_SECRET_SESSION_KEY, None)
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if extra_context.get("new_signing_secret"):
+            response["Cache-Control"] = "no-store"
+        return response
+
+    def response_add(self, request: HttpRequest, obj: Button, post_url_continue: str | None = None) -> HttpResponse:
+        if request.session.get(NEW_SECRET_SESSION_KEY):
+            # Land on the change page, which shows the new secret once.
+            return HttpResponseRedirect(reverse("admin:buttons_button_change", args=[obj.pk]))
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request: HttpRequest, obj: Button) -> HttpResponse:
+        if request.session.get(NEW_SECRET_SESSION_KEY):
+            return HttpResponseRedirect(reverse("admin:buttons_button_change", args=[obj.pk]))
+        return super().response_change(request, obj)
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "<path:object_id>/clear-messages/",
+                self.admin_site.admin_view(self.clear_messages_view),
+                name="buttons_button_clear_messages",
+            ),
+            *super().get_urls(),
+        ]
+
+    def clear_messages_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Clear all messages: a confirmation page (GET), then the clearing itself (POST, CSRF)."""
+        button = self.get_object(request, unquote(object_id))
+        if button is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, button):
+            raise PermissionDenied
+        change_url = reverse("admin:buttons_button_change", args=[button.pk])
+        if request.method == "POST":
+            messaging.clear_messages(button)
+            self.log_change(request, button, "Cleared all messages.")
+            self.message_user(
+                request,
+                f"All messages of “{button}” were cleared. The message log is empty now; the messages are "
+                "deleted for good within a minute.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Clear all messages?",
+            "subtitle": str(button),
+            "opts": self.opts,
+            "object": button,
+            "change_url": change_url,
+            "message_count": Message.objects.filter(messaging.visible_after(button), button=button).count(),
+        }
+        return TemplateResponse(request, "admin/buttons/button/clear_messages.html", context)
+
+
+# --- Click events ---------------------------------------------------------------------------------
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    fields = ("created_at", "source", "message_type", "content", "redirect_url", "recipient", "read_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
+        return super().get_queryset(request).filter(messaging.not_cleared()).select_related("recipient")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 @admin.register(ClickEvent)
-class ClickEventAdmin(CompanyScopedAdmin):
-    list_display = ("created_at", "button", "resource", "object_id", "user", "delivery", "http_status")
-    list_filter = ("delivery", "resource")
+class ClickEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "button", "resource", "object_id", "user", "delivery", "http_status",
+                    "duration_ms", "custom_message_count")
+    list_filter = ("delivery", ButtonFilter, "resource", "view")
+    list_select_related = ("button", "user")
+    search_fields = ("object_id", "error")
+    search_help_text = "Search by record id or error text, or paste an event_id."
+    inlines = (MessageInline,)
+    fieldsets = (
+        ("Click", {"fields": ("id", "button", "user", "resource", "view", "object_id", "selected_ids",
+                              "created_at", "window_ends_at", "custom_message_count")}),
+        ("Delivery", {"fields": ("delivery", "http_status", "duration_ms", "attempts", "error")}),
+        ("Webhook payload", {"fields": ("pretty_payload", "pretty_fields")}),
+    )
+    readonly_fields = ("pretty_payload", "pretty_fields")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple:
+        try:
+            event_id = uuid.UUID(search_term.strip())
+        except ValueError:
+            return super().get_search_results(request, queryset, search_term)
+        return queryset.filter(pk=event_id), False
 
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    @admin.display(description="Payload")
+    def pretty_payload(self, obj: ClickEvent) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False))
+
+    @admin.display(description="Fields")
+    def pretty_fields(self, obj: ClickEvent) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.fields, indent=2, ensure_ascii=False))
+
+
+# --- Companies and members (superusers; a company admin sees only their own) -------------------
 
 
 @admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(CompanyScopedAdmin):
+    company_field = "pk"
     list_display = ("name", "external_id")
     search_fields = ("name", "external_id")
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(CompanyScopedAdmin):
     list_display = ("user", "company", "external_id", "is_company_admin")
     list_filter = ("is_company_admin",)
+    list_select_related = ("user", "company")
+    search_fields = ("user__username", "external_id")
+
+    def save_model(self, request: HttpRequest, obj: Member, form: object, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # Admin-panel access follows the company-admin flag, as `createmember --admin` sets it up.
+        user = obj.user
+        if user.is_staff != obj.is_company_admin and not user.is_superuser:
+            user.is_staff = obj.is_company_admin
+            user.save(update_fields=["is_staff"])
+        if obj.is_company_admin:
+            grant_company_admin_permissions(user)
+        elif not user.is_superuser:
+            revoke_company_admin_permissions(user)

@@ -3,7 +3,8 @@ from celery import shared_task
 from buttons import actions
 
 
-# The soft limit backs up the 40 s request deadline; the hard limit frees a stuck worker for good.
+# Webhooks wait on the network, so workers run a thread pool (-P threads); the 40 s deadline lives in
+# buttons.webhooks. The time limits apply where a prefork pool is used instead.
 @shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
 def deliver_click(event_id: str) -> None:
     actions.deliver_click(event_id)

@@ -479,6 +479,11 @@ class PurgeResult:
     cleared: int = 0  # rows of cleared logs the clearing task had not removed yet
 
 
+def not_cleared() -> Q:
+    """visible_after() for queries over many buttons (the admin's lists): a join on the button."""
+    return Q(button__messages_cleared_at__isnull=True) | Q(created_at__gt=F("button__messages_cleared_at"))
+
+
 def clear_messages(button: Button) -> datetime:
     """Clear all messages of a button: hidden for everyone at once, rows deleted shortly after."""
     from kombu.exceptions import OperationalError

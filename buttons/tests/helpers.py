@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from buttons.actions import ClickRequest, _webhook_payload
 from buttons.models import Button, ClickEvent, Member
+from messaging.models import Message
 
 
 def make_event(button: Button, member: Member, object_id: str = "21389", **overrides: object) -> ClickEvent:
@@ -29,3 +30,21 @@ def make_event(button: Button, member: Member, object_id: str = "21389", **overr
     }
     values.update(overrides)
     return ClickEvent.objects.create(**values)
+
+
+def make_message(event: ClickEvent, content: str = "Done", *, seconds: float = 1, **overrides: object) -> Message:
+    """A message on an event, `seconds` after its click (as an automation's answer would be)."""
+    values: dict[str, object] = {
+        "event": event,
+        "button_id": event.button_id,
+        "company_id": event.company_id,
+        "resource": event.resource,
+        "object_id": event.object_id,
+        "recipient_id": event.user_id,
+        "source": "custom",
+        "message_type": "info",
+        "content": content,
+        "created_at": event.created_at + timedelta(seconds=seconds),
+    }
+    values.update(overrides)
+    return Message.objects.create(**values)

@@ -1,0 +1,157 @@
+"""The admin panel is tenant-scoped: a company admin sees and changes their own company's objects only."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from buttons.models import Button, ClickEvent, Member
+from buttons.tests.helpers import make_event, make_message
+from messaging.models import Message
+
+OWN_LABEL, OTHER_LABEL = "Create invoice", "Secret sync of Other Inc"
+OWN_TEXT, OTHER_TEXT = "Invoice INV-1 created", "Payroll of Other Inc exported"
+
+
+@dataclass
+class World:
+    own_button: Button
+    own_event: ClickEvent
+    own_message: Message
+    other_button: Button
+    other_event: ClickEvent
+    other_message: Message
+
+
+@pytest.fixture
+def world(admin_member: Member, teammate: Member, outsider: Member, make_button: Callable[..., Button]) -> World:
+    own_button = make_button(label=OWN_LABEL)
+    own_event = make_event(own_button, teammate, object_id="101")
+    other_button = make_button(company=outsider.company, label=OTHER_LABEL)
+    other_event = make_event(other_button, outsider, object_id="909")
+    return World(
+        own_button, own_event, make_message(own_event, OWN_TEXT),
+        other_button, other_event, make_message(other_event, OTHER_TEXT, message_type="error"),
+    )
+
+
+def logged_in(user: object) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+CHANGELISTS = ("/admin/buttons/button/", "/admin/buttons/clickevent/", "/admin/messaging/message/")
+
+
+def test_a_company_admin_lists_only_their_own_company(admin_member: Member, world: World) -> None:
+    client = logged_in(admin_member.user)
+    for url in CHANGELISTS:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        page = response.content.decode()
+        assert OWN_LABEL in page, url
+        assert OTHER_LABEL not in page and OTHER_TEXT not in page and "909" not in page, url
+    assert OWN_TEXT in client.get("/admin/messaging/message/").content.decode()
+
+
+def test_every_filter_offers_only_own_buttons(admin_member: Member, world: World) -> None:
+    client = logged_in(admin_member.user)
+    for url in ("/admin/buttons/clickevent/", "/admin/messaging/message/"):
+        page = client.get(url).content.decode()
+        assert f"button={world.own_button.pk}" in page, url
+        assert f"button={world.other_button.pk}" not in page, url
+        # Asking for another company's button by hand finds nothing of it.
+        response = client.get(f"{url}?button={world.other_button.pk}")
+        assert response.status_code == 200
+        assert OTHER_LABEL not in response.content.decode() and OTHER_TEXT not in response.content.decode()
+    for query in ("message_type=error", "source=custom", "read=unread", "read=read", "q=Payroll",
+                  "resource=deal", "button=abc"):
+        page = client.get(f"/admin/messaging/message/?{query}").content.decode()
+        assert OTHER_TEXT not in page and OTHER_LABEL not in page, query
+    for query in ("delivery=pending", "view=details", "q=909", f"q={world.other_event.pk}"):
+        page = client.get(f"/admin/buttons/clickevent/?{query}").content.decode()
+        assert OTHER_LABEL not in page and "909" not in page, query
+
+
+def test_another_companys_object_urls_are_refused(admin_member: Member, world: World) -> None:
+    client = logged_in(admin_member.user)
+    other = world.other_button
+    urls = [
+        f"/admin/buttons/button/{other.pk}/change/",
+        f"/admin/buttons/button/{other.pk}/delete/",
+        f"/admin/buttons/button/{other.pk}/history/",
+        f"/admin/buttons/button/{other.pk}/clear-messages/",
+        f"/admin/buttons/clickevent/{world.other_event.pk}/change/",
+        f"/admin/messaging/message/{world.other_message.pk}/change/",
+    ]
+    for url in urls:
+        response = client.get(url, follow=True)
+        page = response.content.decode()
+        assert response.status_code in (200, 403, 404), url
+        assert response.redirect_chain or response.status_code in (403, 404), url
+        assert OTHER_LABEL not in page and OTHER_TEXT not in page, url
+    client.post(f"/admin/buttons/button/{other.pk}/change/", {"label": "hijacked"})
+    client.post(f"/admin/buttons/button/{other.pk}/delete/", {"post": "yes"})
+    client.post(f"/admin/buttons/button/{other.pk}/clear-messages/")
+    other.refresh_from_db()
+    assert other.label == OTHER_LABEL and other.messages_cleared_at is None
+    assert Message.objects.filter(pk=world.other_message.pk).exists()
+
+
+def test_autocomplete_leaks_nothing(admin_member: Member, world: World) -> None:
+    client = logged_in(admin_member.user)
+    for model, field in (("message", "button"), ("clickevent", "button")):
+        app = "messaging" if model == "message" else "buttons"
+        response = client.get("/admin/autocomplete/", {"app_label": app, "model_name": model,
+                                                        "field_name": field, "term": ""})
+        assert OTHER_LABEL not in response.content.decode()
+
+
+def test_a_member_without_admin_rights_cannot_reach_the_admin(teammate: Member, world: World) -> None:
+    client = logged_in(teammate.user)
+    for url in ("/admin/", *CHANGELISTS, f"/admin/buttons/button/{world.own_button.pk}/change/"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"], url
+
+
+def test_a_staff_user_who_is_no_longer_company_admin_sees_nothing(admin_member: Member, world: World) -> None:
+    Member.objects.filter(pk=admin_member.pk).update(is_company_admin=False)  # is_staff and perms linger
+    client = logged_in(admin_member.user)
+    assert OWN_LABEL not in client.get("/admin/").content.decode()
+    for url in CHANGELISTS:
+        assert client.get(url).status_code == 403, url
+
+
+def test_company_and_member_pages_are_not_for_company_admins(admin_member: Member, world: World) -> None:
+    client = logged_in(admin_member.user)
+    assert client.get("/admin/buttons/company/").status_code == 403
+    assert client.get("/admin/buttons/member/").status_code == 403
+    index = client.get("/admin/").content.decode()
+    assert "Companies" not in index and "Other Inc" not in index
+
+
+def test_a_company_admin_creates_buttons_in_their_own_company(
+    admin_member: Member, outsider: Member, world: World
+) -> None:
+    client = logged_in(admin_member.user)
+    response = client.post("/admin/buttons/button/add/", {
+        "company": outsider.company_id,  # not a field for company admins: ignored
+        "label": "Send quote", "kind": "webhook", "url": "https://hooks.example.test/quote", "resource": "deal",
+        "view": "details", "messaging_enabled": "on", "secret_action": "keep", "_save": "Save",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Button.objects.get(label="Send quote").company_id == admin_member.company_id
+
+
+def test_a_superuser_sees_every_company(superuser: object, world: World) -> None:
+    client = logged_in(superuser)
+    for url in CHANGELISTS:
+        page = client.get(url).content.decode()
+        assert OWN_LABEL in page and OTHER_LABEL in page, url
+    page = client.get("/admin/messaging/message/").content.decode()
+    assert f"button={world.own_button.pk}" in page and f"button={world.other_button.pk}" in page
+    assert client.get(f"/admin/buttons/button/{world.other_button.pk}/change/").status_code == 200
+    companies = client.get("/admin/buttons/company/").content.decode()
+    assert "Acme" in companies and "Other Inc" in companies

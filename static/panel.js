@@ -1,0 +1,747 @@
+/* OneClick record panel: button clicks, the message log, read state and live updates.
+ *
+ * Plain script, no build step, no inline code (the CSP forbids it). The server renders the panel; this
+ * file takes over. Message content is only ever inserted from the API's `html` key, which the server
+ * sanitized (nh3); `content` is never put into the page as HTML.
+ */
+(function () {
+  "use strict";
+
+  const panel = document.getElementById("panel");
+  if (!panel) return;
+
+  const record = {
+    resource: panel.dataset.resource,
+    objectId: panel.dataset.objectId,
+    view: panel.dataset.view,
+    title: panel.dataset.title,
+  };
+  const POLL_ACTIVE_MS = 3000; // while a click's window or the log is open, without a live stream
+  const POLL_IDLE_MS = 20000;
+  const STREAM_SAFETY_MS = 60000; // a lost notification is caught up at the latest this late
+  const READ_FLUSH_MS = 250;
+  const PAGE_SIZE = 20;
+  const TYPE_NAMES = { info: "Info", success: "Success", warning: "Warning", error: "Error" };
+  const SOURCE_NAMES = { http_response: "HTTP response", custom: "Custom message" };
+  const SVG = "http://www.w3.org/2000/svg";
+  const eventsKey = "oneclick:events:" + record.resource + ":" + record.objectId;
+
+  // --- Small helpers --------------------------------------------------------------------------
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  async function api(method, url, body) {
+    const options = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.headers["X-CSRFToken"] = csrfToken();
+      options.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(url, options);
+    } catch (error) {
+      return { ok: false, status: 0, data: { detail: "The server could not be reached. Check your connection." } };
+    }
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (error) {
+      data = null;
+    }
+    if (response.status === 401) { // the session ended
+      window.location.assign("/login/?next=" + encodeURIComponent(window.location.pathname));
+    }
+    return { ok: response.ok, status: response.status, data: data || {} };
+  }
+
+  function icon(name, className) {
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("class", className || "icon");
+    svg.setAttribute("aria-hidden", "true");
+    const use = document.createElementNS(SVG, "use");
+    use.setAttribute("href", "#i-" + name);
+    svg.appendChild(use);
+    return svg;
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function sanitizedFragment(html) {
+    // `html` was sanitized by the server; a <template> parses it inertly (no script runs, nothing loads).
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    return template.content;
+  }
+
+  function plainText(html) {
+    return (sanitizedFragment(html).textContent || "").trim();
+  }
+
+  const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+  const exact = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+
+  function relativeTime(date) {
+    const seconds = Math.round((date.getTime() - Date.now()) / 1000);
+    const abs = Math.abs(seconds);
+    if (abs < 45) return "just now";
+    if (abs < 3600) return relative.format(Math.round(seconds / 60), "minute");
+    if (abs < 86400) return relative.format(Math.round(seconds / 3600), "hour");
+    return relative.format(Math.round(seconds / 86400), "day");
+  }
+
+  function timeElement(iso) {
+    const date = new Date(iso);
+    const time = el("time", "", relativeTime(date));
+    time.dateTime = iso;
+    time.title = exact.format(date);
+    return time;
+  }
+
+  function refreshTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (time) {
+      time.textContent = relativeTime(new Date(time.dateTime));
+    });
+  }
+
+  // --- Toasts ---------------------------------------------------------------------------------
+
+  const toasts = document.getElementById("toasts");
+
+  function toast(text, kind, link, seconds) {
+    const type = kind || "info";
+    const node = el("div", "toast toast-" + type);
+    node.setAttribute("role", type === "error" ? "alert" : "status");
+    node.appendChild(icon(type === "success" ? "success" : type === "info" ? "info" : type, "msg-icon"));
+    const body = el("div", "toast-body");
+    body.appendChild(el("div", "", text));
+    if (link) {
+      const a = el("a", "", link.text);
+      a.href = link.href;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      a.addEventListener("click", function () { node.remove(); });
+      body.appendChild(a);
+    }
+    node.appendChild(body);
+    const close = el("button", "icon-button");
+    close.type = "button";
+    close.setAttribute("aria-label", "Dismiss");
+    close.appendChild(icon("close"));
+    close.addEventListener("click", function () { node.remove(); });
+    node.appendChild(close);
+    toasts.appendChild(node);
+    window.setTimeout(function () { node.remove(); }, (seconds || (link ? 30 : 7)) * 1000);
+    return node;
+  }
+
+  // --- Buttons and their state ------------------------------------------------------------------
+
+  const rows = new Map(); // identifier -> row
+
+  document.querySelectorAll(".btn-row").forEach(function (node) {
+    if (node.dataset.kind !== "webhook") return;
+    const row = {
+      id: node.dataset.identifier,
+      label: node.dataset.label,
+      node: node,
+      press: node.querySelector('[data-role="press"]'),
+      envelope: node.querySelector('[data-role="envelope"]'),
+      badge: node.querySelector(".badge"),
+      reason: node.querySelector(".reason"),
+      status: node.querySelector(".btn-status"),
+      busy: false,
+      state: {
+        envelope: node.dataset.envelope,
+        unread: Number(node.dataset.unread),
+        disabled: node.dataset.disabled === "true",
+        disabled_reason: node.dataset.disabledReason || null,
+      },
+    };
+    rows.set(row.id, row);
+    row.press.addEventListener("click", function () { press(row); });
+    row.envelope.addEventListener("click", function () { openLog(row); });
+  });
+
+  function applyState(row, state) {
+    row.state = state;
+    const env = row.envelope;
+    env.hidden = state.envelope === "none";
+    env.className = "envelope envelope-" + state.envelope;
+    row.node.dataset.envelope = state.envelope;
+    row.node.dataset.unread = String(state.unread);
+    row.badge.hidden = !state.unread;
+    row.badge.textContent = String(state.unread);
+    let label = "Messages of " + row.label + ": ";
+    label += state.unread ? state.unread + " unread" + (state.envelope === "red" ? ", including errors" : "") : "all read";
+    env.setAttribute("aria-label", label);
+    env.title = state.unread ? state.unread + " unread message" + (state.unread === 1 ? "" : "s") : "Message log";
+    row.node.dataset.disabled = String(state.disabled);
+    if (state.disabled) {
+      row.press.setAttribute("aria-disabled", "true");
+      row.press.title = state.disabled_reason || "This button is disabled.";
+      row.reason.textContent = state.disabled_reason || "";
+      row.reason.hidden = false;
+    } else {
+      row.press.removeAttribute("aria-disabled");
+      row.press.removeAttribute("title");
+      row.reason.hidden = true;
+      row.reason.textContent = "";
+    }
+  }
+
+  let panelRefresh = null;
+  let panelRefreshAgain = false;
+
+  async function refreshPanel() {
+    // One request at a time; a call during a request runs once more after it.
+    if (panelRefresh) {
+      panelRefreshAgain = true;
+      return panelRefresh;
+    }
+    panelRefresh = (async function () {
+      do {
+        panelRefreshAgain = false;
+        const result = await api("GET", panel.dataset.stateUrl);
+        if (result.ok && Array.isArray(result.data.buttons)) {
+          result.data.buttons.forEach(function (state) {
+            const row = rows.get(state.identifier);
+            if (row) applyState(row, state);
+          });
+        }
+      } while (panelRefreshAgain);
+    })();
+    try {
+      await panelRefresh;
+    } finally {
+      panelRefresh = null;
+    }
+  }
+
+  function setBusy(row, busy) {
+    row.busy = busy;
+    if (busy) row.press.setAttribute("aria-busy", "true");
+    else row.press.removeAttribute("aria-busy");
+  }
+
+  function showStatus(row, message) {
+    const status = row.status;
+    status.replaceChildren();
+    status.className = "btn-status";
+    if (!message) return;
+    if (message.working) {
+      status.appendChild(el("span", "spinner"));
+      status.appendChild(el("span", "btn-status-text", message.working));
+      return;
+    }
+    status.classList.add("status-" + message.message_type);
+    status.appendChild(icon(message.message_type, "msg-icon"));
+    const text = el("div", "btn-status-text");
+    text.appendChild(el("span", "sr-only", TYPE_NAMES[message.message_type] + ": "));
+    text.appendChild(sanitizedFragment(message.html));
+    status.appendChild(text);
+  }
+
+  // --- Clicking: press, then follow the event for its window ------------------------------------
+
+  const followed = new Map(); // event id -> {id, row, endsAt, seen:Set, delivery}
+
+  async function press(row) {
+    if (row.busy) return;
+    if (row.state.disabled) {
+      toast(row.state.disabled_reason || "This button is disabled.", "warning");
+      return;
+    }
+    setBusy(row, true);
+    showStatus(row, { working: "Sending…" });
+    const selected = record.view === "list" ? [] : [record.objectId];
+    const result = await api("POST", "/api/buttons/" + row.id + "/click", {
+      resource: record.resource, view: record.view, selectedIds: selected, fields: null,
+    });
+    if (result.status === 202) {
+      showStatus(row, { working: "Waiting for the automation…" });
+      follow(row, result.data.event_id, result.data.window_ends_at);
+      return;
+    }
+    setBusy(row, false);
+    showStatus(row, null);
+    const detail = result.data.detail || "The click failed (HTTP " + result.status + ").";
+    toast(detail, "error");
+    if (result.status === 409) {
+      applyState(row, Object.assign({}, row.state, { disabled: true, disabled_reason: detail }));
+      refreshPanel();
+    }
+  }
+
+  function saveFollowed() {
+    try {
+      const list = [];
+      followed.forEach(function (ev) { list.push({ id: ev.id, button: ev.row.id, endsAt: ev.endsAt }); });
+      sessionStorage.setItem(eventsKey, JSON.stringify(list));
+    } catch (error) { /* storage off: a reload forgets the click, nothing worse */ }
+  }
+
+  function follow(row, eventId, endsAt) {
+    const ev = { id: eventId, row: row, endsAt: Date.parse(endsAt), seen: new Set(), delivery: "pending" };
+    followed.set(eventId, ev);
+    saveFollowed();
+    pollEvent(ev);
+    schedule();
+  }
+
+  function resumeFollowed() {
+    let list = [];
+    try { list = JSON.parse(sessionStorage.getItem(eventsKey) || "[]"); } catch (error) { list = []; }
+    list.forEach(function (item) {
+      const row = rows.get(item.button);
+      if (row && item.endsAt > Date.now()) {
+        followed.set(item.id, { id: item.id, row: row, endsAt: item.endsAt, seen: new Set(), delivery: "pending" });
+        setBusy(row, true);
+      }
+    });
+    saveFollowed();
+  }
+
+  async function pollEvent(ev) {
+    if (ev.polling) { ev.pollAgain = true; return; }
+    ev.polling = true;
+    try {
+      do {
+        ev.pollAgain = false;
+        const result = await api("GET", "/api/events/" + ev.id + "/");
+        if (!result.ok) {
+          if (result.status === 404) stopFollowing(ev);
+          return;
+        }
+        const data = result.data;
+        ev.delivery = data.delivery;
+        const fresh = (data.messages || []).filter(function (m) { return !ev.seen.has(m.id); });
+        fresh.forEach(function (m) { ev.seen.add(m.id); });
+        if (data.messages && data.messages.length) showStatus(ev.row, data.messages[0]);
+        if (data.delivery !== "pending") setBusy(ev.row, false);
+        if (data.delivery === "failed" && !data.messages.length) {
+          showStatus(ev.row, null);
+          toast("The webhook could not be delivered.", "error");
+        }
+        if (data.redirect_url) openRedirect(ev, data.redirect_url);
+        if (fresh.length) {
+          refreshPanel();
+          if (log.row === ev.row) loadNewest();
+        }
+      } while (ev.pollAgain);
+    } finally {
+      ev.polling = false;
+    }
+    if (Date.now() > ev.endsAt + 2000) stopFollowing(ev);
+  }
+
+  function stopFollowing(ev) {
+    followed.delete(ev.id);
+    saveFollowed();
+    setBusy(ev.row, false);
+    let other = false;
+    followed.forEach(function (e) { if (e.row === ev.row) other = true; });
+    if (!other) {
+      const row = ev.row;
+      window.setTimeout(function () {
+        let again = false;
+        followed.forEach(function (e) { if (e.row === row) again = true; });
+        if (!again) showStatus(row, null);
+      }, 10000);
+    }
+  }
+
+  const openedRedirects = new Set();
+
+  function openRedirect(ev, url) {
+    // Once per event and URL, also across a reload of the page.
+    const key = "oneclick:redirect:" + ev.id + ":" + url;
+    if (openedRedirects.has(key)) return;
+    openedRedirects.add(key);
+    try {
+      if (sessionStorage.getItem(key)) return;
+      sessionStorage.setItem(key, "1");
+    } catch (error) { /* no storage: the in-memory set still opens it once */ }
+    let tab = null;
+    try {
+      tab = window.open("about:blank", "_blank");
+    } catch (error) {
+      tab = null;
+    }
+    if (tab) {
+      tab.opener = null; // the automation's page must not reach back into this one
+      tab.location.href = url;
+    } else {
+      toast("Your automation wants to open a page, but the browser blocked the new tab.", "warning",
+        { href: url, text: "Open " + url });
+    }
+  }
+
+  // --- The message log ---------------------------------------------------------------------------
+
+  const dialog = document.getElementById("log");
+  const log = {
+    row: null,
+    list: document.getElementById("log-list"),
+    body: document.getElementById("log-body"),
+    empty: document.getElementById("log-empty"),
+    more: document.getElementById("log-more"),
+    end: document.getElementById("log-end"),
+    announcer: document.getElementById("log-announcer"),
+    readAll: dialog.querySelector('[data-role="read-all"]'),
+    items: new Map(), // message id -> li
+    next: null,
+    loadingOlder: false,
+    newest: null,
+    newestAgain: false,
+    generation: 0,
+    queue: new Set(),
+    flushTimer: null,
+    opener: null,
+  };
+
+  const seenObserver = new IntersectionObserver(function (entries) {
+    entries.forEach(function (entry) {
+      if (entry.isIntersecting && entry.intersectionRatio >= 0.5 && document.visibilityState === "visible") {
+        seenObserver.unobserve(entry.target);
+        queueRead(Number(entry.target.dataset.id));
+      }
+    });
+  }, { root: log.body, threshold: [0.5] });
+
+  const olderObserver = new IntersectionObserver(function (entries) {
+    if (entries.some(function (entry) { return entry.isIntersecting; })) loadOlder();
+  }, { root: log.body, rootMargin: "0px 0px 200px 0px" });
+  olderObserver.observe(log.more);
+
+  function messageItem(m) {
+    const li = el("li", "msg msg-" + m.message_type);
+    li.dataset.id = String(m.id);
+    li.dataset.type = m.message_type;
+    li.appendChild(el("span", "msg-icon")).appendChild(icon(m.message_type, ""));
+    const main = el("div", "msg-main");
+    const meta = el("div", "msg-meta");
+    meta.appendChild(el("span", "msg-type", TYPE_NAMES[m.message_type] || m.message_type));
+    meta.appendChild(el("span", "", "·"));
+    meta.appendChild(el("span", "msg-source", SOURCE_NAMES[m.source] || m.source));
+    meta.appendChild(el("span", "", "·"));
+    meta.appendChild(timeElement(m.created_at));
+    meta.appendChild(el("span", "unread-pill", "Unread"));
+    main.appendChild(meta);
+    const content = el("div", "msg-content");
+    content.appendChild(sanitizedFragment(m.html));
+    main.appendChild(content);
+    if (m.redirect_url && !plainText(m.html).includes(m.redirect_url)) {
+      const a = el("a", "msg-redirect");
+      a.href = m.redirect_url;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      a.appendChild(icon("external"));
+      a.appendChild(el("span", "", m.redirect_url));
+      main.appendChild(a);
+    }
+    li.appendChild(main);
+    if (!m.read) {
+      li.classList.add("is-unread");
+      seenObserver.observe(li);
+    }
+    return li;
+  }
+
+  function updateLogChrome() {
+    log.empty.hidden = log.items.size > 0 || log.loadingOlder || log.next !== null;
+    log.more.hidden = log.next === null;
+    log.end.hidden = log.next !== null || log.items.size < PAGE_SIZE;
+    log.readAll.disabled = !log.row || !log.row.state.unread;
+  }
+
+  function pageUrl(before) {
+    const params = new URLSearchParams({ resource: record.resource, object_id: record.objectId, limit: String(PAGE_SIZE) });
+    if (before) params.set("before", String(before));
+    return "/api/buttons/" + log.row.id + "/messages?" + params.toString();
+  }
+
+  function sameOrigin(url) {
+    const parsed = new URL(url, window.location.href);
+    return parsed.pathname + parsed.search;
+  }
+
+  async function openLog(row) {
+    log.opener = row.envelope;
+    log.row = row;
+    log.generation += 1;
+    log.items.clear();
+    log.list.replaceChildren();
+    log.next = null;
+    document.getElementById("log-subtitle").textContent = row.label + " · " + record.title;
+    dialog.dataset.button = row.id;
+    updateLogChrome();
+    if (!dialog.open) dialog.showModal();
+    log.body.scrollTop = 0;
+    log.loadingOlder = true;
+    log.list.setAttribute("aria-busy", "true");
+    const generation = log.generation;
+    const result = await api("GET", pageUrl());
+    log.loadingOlder = false;
+    log.list.removeAttribute("aria-busy");
+    if (generation !== log.generation) return;
+    if (!result.ok) {
+      toast(result.data.detail || "The message log could not be loaded.", "error");
+      updateLogChrome();
+      return;
+    }
+    result.data.results.forEach(function (m) {
+      const li = messageItem(m);
+      log.items.set(m.id, li);
+      log.list.appendChild(li);
+    });
+    log.next = result.data.next;
+    updateLogChrome();
+    schedule();
+  }
+
+  async function loadOlder() {
+    if (!log.row || !log.next || log.loadingOlder) return;
+    log.loadingOlder = true;
+    const generation = log.generation;
+    const result = await api("GET", sameOrigin(log.next));
+    log.loadingOlder = false;
+    if (generation !== log.generation || !result.ok) return;
+    result.data.results.forEach(function (m) {
+      if (log.items.has(m.id)) return;
+      const li = messageItem(m);
+      log.items.set(m.id, li);
+      log.list.appendChild(li);
+    });
+    log.next = result.data.next;
+    updateLogChrome();
+    // The sentinel may still be in view (short pages): keep filling.
+    if (log.next) window.requestAnimationFrame(function () {
+      const box = log.more.getBoundingClientRect();
+      const view = log.body.getBoundingClientRect();
+      if (box.top < view.bottom + 200) loadOlder();
+    });
+  }
+
+  async function loadNewest() {
+    // New messages go on top; the newest page is enough (a burst of more than a page is rare and the
+    // rest stays reachable by scrolling).
+    if (!log.row) return;
+    if (log.newest) { log.newestAgain = true; return; }
+    log.newest = true;
+    try {
+      do {
+        log.newestAgain = false;
+        const generation = log.generation;
+        const result = await api("GET", pageUrl());
+        if (generation !== log.generation || !result.ok) return;
+        const fresh = result.data.results.filter(function (m) { return !log.items.has(m.id); });
+        for (let i = fresh.length - 1; i >= 0; i--) {
+          const m = fresh[i];
+          const li = messageItem(m);
+          li.classList.add("is-new");
+          log.items.set(m.id, li);
+          log.list.prepend(li);
+        }
+        if (log.items.size === fresh.length) log.next = result.data.next;
+        if (fresh.length) {
+          const latest = fresh[0];
+          log.announcer.textContent = "New " + (TYPE_NAMES[latest.message_type] || "").toLowerCase() +
+            " message: " + plainText(latest.html);
+        }
+        updateLogChrome();
+      } while (log.newestAgain);
+    } finally {
+      log.newest = null;
+    }
+  }
+
+  function markShownRead(ids) {
+    ids.forEach(function (id) {
+      const li = log.items.get(id);
+      if (li && li.classList.contains("is-unread")) {
+        li.classList.add("just-read");
+        li.classList.remove("is-unread");
+        seenObserver.unobserve(li);
+      }
+    });
+  }
+
+  function queueRead(id) {
+    log.queue.add(id);
+    if (!log.flushTimer) log.flushTimer = window.setTimeout(flushRead, READ_FLUSH_MS);
+  }
+
+  async function flushRead() {
+    log.flushTimer = null;
+    const row = log.row;
+    if (!row || !log.queue.size) { log.queue.clear(); return; }
+    const ids = Array.from(log.queue);
+    log.queue.clear();
+    const result = await api("POST", "/api/buttons/" + row.id + "/messages/read", {
+      resource: record.resource, object_id: record.objectId, ids: ids,
+    });
+    if (result.ok) {
+      applyState(row, result.data.button);
+      if (log.row === row) { markShownRead(ids); updateLogChrome(); }
+    } else {
+      ids.forEach(function (id) {
+        const li = log.items.get(id);
+        if (li) seenObserver.observe(li); // try again when next seen
+      });
+    }
+  }
+
+  log.readAll.addEventListener("click", async function () {
+    const row = log.row;
+    if (!row) return;
+    log.readAll.disabled = true;
+    const result = await api("POST", "/api/buttons/" + row.id + "/messages/read-all", {
+      resource: record.resource, object_id: record.objectId,
+    });
+    if (!result.ok) {
+      toast(result.data.detail || "Could not mark the messages read.", "error");
+      updateLogChrome();
+      return;
+    }
+    applyState(row, result.data.button);
+    if (log.row === row) {
+      markShownRead(Array.from(log.items.keys()));
+      log.announcer.textContent = "All messages marked read.";
+      updateLogChrome();
+    }
+  });
+
+  dialog.querySelector('[data-role="close"]').addEventListener("click", function () { dialog.close(); });
+  dialog.addEventListener("click", function (event) {
+    if (event.target === dialog) dialog.close(); // a click on the backdrop
+  });
+  dialog.addEventListener("close", function () {
+    if (log.flushTimer) { window.clearTimeout(log.flushTimer); flushRead(); }
+    seenObserver.disconnect();
+    log.row = null;
+    log.generation += 1;
+    delete dialog.dataset.button;
+    if (log.opener && !log.opener.hidden) log.opener.focus();
+    schedule();
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState !== "visible") return;
+    // Unread messages that were on screen while the tab was hidden are seen now.
+    log.items.forEach(function (li) {
+      if (li.classList.contains("is-unread")) { seenObserver.unobserve(li); seenObserver.observe(li); }
+    });
+    tick();
+  });
+
+  // --- Live updates: server-sent events, polling when they are unavailable -----------------------
+
+  const live = document.getElementById("live");
+  let streaming = false;
+  let source = null;
+  let timer = null;
+
+  function setLive(state) {
+    live.dataset.state = state;
+    const text = live.querySelector(".live-text");
+    if (state === "stream") { text.textContent = "Live"; live.title = "New messages appear as they arrive"; }
+    else if (state === "poll") { text.textContent = "Auto-refresh"; live.title = "Checking for new messages every few seconds"; }
+    else { text.textContent = "Connecting"; live.title = "Live updates are starting"; }
+  }
+
+  function pendingDelivery() {
+    let pending = false;
+    followed.forEach(function (ev) { if (ev.delivery === "pending") pending = true; });
+    return pending;
+  }
+
+  function interval() {
+    if (document.visibilityState !== "visible") return POLL_IDLE_MS;
+    if (streaming) return pendingDelivery() ? POLL_ACTIVE_MS : STREAM_SAFETY_MS;
+    return followed.size || log.row ? POLL_ACTIVE_MS : POLL_IDLE_MS;
+  }
+
+  function schedule() {
+    if (timer) window.clearTimeout(timer);
+    timer = window.setTimeout(tick, interval());
+  }
+
+  async function tick() {
+    if (timer) { window.clearTimeout(timer); timer = null; }
+    const work = [];
+    followed.forEach(function (ev) {
+      if (!streaming || ev.delivery === "pending" || Date.now() > ev.endsAt) work.push(pollEvent(ev));
+    });
+    work.push(refreshPanel());
+    if (log.row && !streaming) work.push(loadNewest());
+    await Promise.allSettled(work);
+    refreshTimes(document);
+    schedule();
+  }
+
+  function onLog(data) {
+    const row = rows.get(data.button);
+    if (data.read) { refreshPanel(); return; }
+    refreshPanel();
+    if (row && log.row === row) loadNewest();
+    if (data.mine) {
+      followed.forEach(function (ev) { if (!row || ev.row === row) pollEvent(ev); });
+    }
+  }
+
+  function connect() {
+    if (panel.dataset.live === "poll" || !("EventSource" in window)) {
+      setLive("poll");
+      schedule();
+      return;
+    }
+    source = new EventSource(panel.dataset.streamUrl);
+    source.addEventListener("ready", function () {
+      const catchUp = !streaming;
+      streaming = true;
+      setLive("stream");
+      if (catchUp) tick(); // whatever happened while the stream was down
+    });
+    source.addEventListener("log", function (event) {
+      let data = null;
+      try { data = JSON.parse(event.data); } catch (error) { return; }
+      onLog(data);
+    });
+    source.addEventListener("unavailable", function () {
+      source.close();
+      fallBack();
+      window.setTimeout(connect, 30000);
+    });
+    source.onerror = function () {
+      if (source.readyState === EventSource.CLOSED) {
+        fallBack(); // e.g. 204: no live updates on this server
+      } else {
+        streaming = false; // reconnecting by itself; poll meanwhile
+        setLive("poll");
+        schedule();
+      }
+    };
+  }
+
+  function fallBack() {
+    streaming = false;
+    setLive("poll");
+    schedule();
+  }
+
+  window.addEventListener("pagehide", function () { if (source) source.close(); });
+
+  resumeFollowed();
+  connect();
+  followed.forEach(function (ev) { pollEvent(ev); });
+  window.setInterval(function () { refreshTimes(dialog); }, 30000);
+})();
