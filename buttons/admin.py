@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -193,6 +194,7 @@ class ButtonAdminForm(forms.ModelForm):
         fields = ("company", "label", "kind", "url", "resource", "view", "messaging_enabled", "messages_public",
                   "disable_on_unread_error", "disable_on_any_unread", "signing_secret")
         help_texts = {name: text for name, text in GUIDE_HELP.items() if name != "do_not_log_http_responses"}
+        field_classes = {"url": partial(forms.URLField, assume_scheme="https")}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -42,6 +42,11 @@ def logged_in(user: object) -> Client:
     return client
 
 
+def companies_listed(response: object) -> set[int]:
+    """The companies of the rows a changelist shows (all of them, not just the page's text)."""
+    return {obj.company_id for obj in response.context["cl"].queryset}
+
+
 CHANGELISTS = ("/admin/buttons/button/", "/admin/buttons/clickevent/", "/admin/messaging/message/")
 
 
@@ -53,6 +58,7 @@ def test_a_company_admin_lists_only_their_own_company(admin_member: Member, worl
         page = response.content.decode()
         assert OWN_LABEL in page, url
         assert OTHER_LABEL not in page and OTHER_TEXT not in page and "909" not in page, url
+        assert companies_listed(response) == {admin_member.company_id}, url
     assert OWN_TEXT in client.get("/admin/messaging/message/").content.decode()
 
 
@@ -68,11 +74,13 @@ def test_every_filter_offers_only_own_buttons(admin_member: Member, world: World
         assert OTHER_LABEL not in response.content.decode() and OTHER_TEXT not in response.content.decode()
     for query in ("message_type=error", "source=custom", "read=unread", "read=read", "q=Payroll",
                   "resource=deal", "button=abc"):
-        page = client.get(f"/admin/messaging/message/?{query}").content.decode()
-        assert OTHER_TEXT not in page and OTHER_LABEL not in page, query
-    for query in ("delivery=pending", "view=details", "q=909", f"q={world.other_event.pk}"):
-        page = client.get(f"/admin/buttons/clickevent/?{query}").content.decode()
-        assert OTHER_LABEL not in page and "909" not in page, query
+        response = client.get(f"/admin/messaging/message/?{query}")
+        assert response.status_code == 200 and OTHER_LABEL not in response.content.decode(), query
+        assert companies_listed(response) <= {admin_member.company_id}, query
+    for query in ("delivery=pending", "view=details", "resource=deal", "q=909", f"q={world.other_event.pk}"):
+        response = client.get(f"/admin/buttons/clickevent/?{query}")
+        assert response.status_code == 200 and OTHER_LABEL not in response.content.decode(), query
+        assert companies_listed(response) <= {admin_member.company_id}, query
 
 
 def test_another_companys_object_urls_are_refused(admin_member: Member, world: World) -> None:

@@ -84,16 +84,18 @@ def test_messages_stream_to_those_who_may_see_them(
             await chunks.aclose()
         return seen
 
+    stored = [
+        message(outsiders, outsider),  # another company: another channel
+        message(private, admin_member),  # alice's private message: never to bob
+        message(public, admin_member),  # public: to both
+        message(private, teammate),  # bob's own
+    ]
+
     async def scenario() -> tuple[list, list]:
         bob = asyncio.create_task(events_for(teammate, 3))
         alice = asyncio.create_task(events_for(admin_member, 3))
         await asyncio.sleep(0.8)  # both subscribed
-        for made in (
-            message(outsiders, outsider),  # another company: another channel
-            message(private, admin_member),  # alice's private message: never to bob
-            message(public, admin_member),  # public: to both
-            message(private, teammate),  # bob's own
-        ):
+        for made in stored:
             await asyncio.to_thread(live.publish_message, made)
         return await bob, await alice
 
