@@ -64,7 +64,7 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DJANGO_SECRET_KEY": "bench-only-secret-key",
         "DJANGO_DEBUG": "false",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": REDIS_URL,
         "TRIGGER_MESSAGE_RATE": "100000000/minute",

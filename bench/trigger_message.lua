@@ -7,6 +7,7 @@ thread_no = 0
 created = 0
 other = 0
 local threads = {}
+run_offset = tonumber(os.getenv("RUN_OFFSET") or "0")
 
 function setup(thread)
   thread:set("thread_no", #threads)
@@ -23,8 +24,8 @@ end
 
 function request()
   counter = counter + 1
-  -- Each thread walks its own slice of the events, one event per 10 posts.
-  local index = (thread_no * 1000000 + math.floor(counter / 10)) % #ids + 1
+  -- Each run (RUN_OFFSET) and each thread walks its own slice of the events, one event per 10 posts.
+  local index = (run_offset + thread_no * 20000 + math.floor(counter / 10)) % #ids + 1
   local body = '{"event_id": "' .. ids[index] .. '", "message": "Step <b>' .. counter .. '</b> done", "message_type": "info"}'
   return wrk.format(nil, nil, nil, body)
 end

@@ -302,10 +302,8 @@ class ButtonAdmin(CompanyScopedAdmin):
         extra_context = dict(extra_context or {})
         if request.method == "GET":
             extra_context["new_signing_secret"] = request.session.pop(NEW_SECRET_SESSION_KEY, None)
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if extra_context.get("new_signing_secret"):
-            response["Cache-Control"] = "no-store"
-        return response
+        # The admin marks every page never_cache (no-store), so the secret is not kept by the browser.
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def response_add(self, request: HttpRequest, obj: Button, post_url_continue: str | None = None) -> HttpResponse:
         if request.session.get(NEW_SECRET_SESSION_KEY):

@@ -194,13 +194,19 @@ def add_custom_message(data: dict[str, Any]) -> Message:
     if event_id is None:
         raise MessageRejected(NOT_FOUND_OR_EXPIRED)
     now = timezone.now()
-    with transaction.atomic():
-        event = _claim_custom_slot(event_id, now)
-        if event is None:
-            raise MessageRejected(_why_no_slot(event_id, now))
-        return _store(event, "custom", message_type, content, redirect)
+    if connection.vendor == "postgresql":
+        message = _claim_and_store(event_id, now, message_type, content, redirect)
+    else:
+        with transaction.atomic():
+            event = _claim_custom_slot(event_id, now)
+            message = _store(event, "custom", message_type, content, redirect) if event else None
+    if message is None:
+        raise MessageRejected(_why_no_slot(event_id, now))
+    return message
 
 
+# One conditional UPDATE takes a slot: it checks the window, the quota of 10 and the button's
+# messaging setting at once, so concurrent posts can never store an 11th message.
 _CLAIM_SQL = """
     UPDATE {event} SET custom_message_count = {event}.custom_message_count + 1
     FROM {button}
@@ -208,28 +214,62 @@ _CLAIM_SQL = """
       AND {event}.window_ends_at > %s AND {event}.custom_message_count < %s
     RETURNING {event}.button_id, {event}.company_id, {event}.resource, {event}.object_id, {event}.user_id
 """
+# PostgreSQL only: the claim and the insert in one statement (one round trip, atomic on its own), the
+# hot path of /api/trigger-message. Elsewhere the two run in a transaction.
+_CLAIM_AND_INSERT_SQL = """
+    WITH claimed AS ({claim})
+    INSERT INTO {message} (event_id, button_id, company_id, resource, object_id, recipient_id, source,
+                           message_type, content, redirect_url, created_at)
+    SELECT %s, button_id, company_id, resource, object_id, user_id, 'custom', %s, %s, %s, %s FROM claimed
+    RETURNING id, button_id, company_id, resource, object_id, recipient_id
+"""
 
 
-def _claim_custom_slot(event_id: uuid.UUID, now: datetime) -> ClickEvent | None:
-    """Take one of the event's 10 custom-message slots: one conditional UPDATE that checks the window,
-    the quota and the button's messaging setting at once (the hot path of /api/trigger-message)."""
-    sql = _CLAIM_SQL.format(
-        event=connection.ops.quote_name(ClickEvent._meta.db_table),
-        button=connection.ops.quote_name(Button._meta.db_table),
-    )
-    params = [
+def _tables() -> dict[str, str]:
+    quote = connection.ops.quote_name
+    return {
+        "event": quote(ClickEvent._meta.db_table),
+        "button": quote(Button._meta.db_table),
+        "message": quote(Message._meta.db_table),
+    }
+
+
+def _claim_params(event_id: uuid.UUID, now: datetime) -> list[object]:
+    return [
         ClickEvent._meta.pk.get_db_prep_value(event_id, connection),
         connection.ops.adapt_datetimefield_value(now),
         settings.MAX_CUSTOM_MESSAGES,
     ]
+
+
+def _claim_custom_slot(event_id: uuid.UUID, now: datetime) -> ClickEvent | None:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_CLAIM_SQL.format(**_tables()), _claim_params(event_id, now))
         row = cursor.fetchone()
     if row is None:
         return None
     button_id, company_id, resource, object_id, user_id = row
     return ClickEvent(id=event_id, button_id=button_id, company_id=company_id, resource=resource,
                       object_id=object_id, user_id=user_id)
+
+
+def _claim_and_store(
+    event_id: uuid.UUID, now: datetime, message_type: str, content: str, redirect: str
+) -> Message | None:
+    tables = _tables()
+    sql = _CLAIM_AND_INSERT_SQL.format(claim=_CLAIM_SQL.format(**tables), **tables)
+    params = [*_claim_params(event_id, now), event_id, message_type, content, redirect, now]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    message_id, button_id, company_id, resource, object_id, recipient_id = row
+    message = Message(id=message_id, event_id=event_id, button_id=button_id, company_id=company_id,
+                      resource=resource, object_id=object_id, recipient_id=recipient_id, source="custom",
+                      message_type=message_type, content=content, redirect_url=redirect, created_at=now)
+    transaction.on_commit(lambda: live.publish_message(message))
+    return message
 
 
 def _why_no_slot(event_id: uuid.UUID, now: datetime) -> str:
@@ -512,10 +552,16 @@ def _delete_in_batches(select_ids: str, params: list[Any], *, table: str, batch_
     `select_ids` has a `created_at >= %s` lower bound as its first parameter: each batch starts where
     the previous one ended (keyset), so no batch re-walks the index entries of rows already deleted.
     """
-    sql = f"DELETE FROM {table} WHERE id IN ({select_ids} LIMIT %s) RETURNING created_at"  # noqa: S608
     if connection.vendor == "postgresql":
-        # Only the count and the newest timestamp come back, not one row per deleted row.
-        sql = f"WITH gone AS ({sql}) SELECT count(*), max(created_at) FROM gone"  # noqa: S608
+        # `= ANY(ARRAY(...))` makes the ids an init plan the DELETE looks up through the primary key;
+        # with `IN (...)` the planner may hash-join against a scan of the whole table. Only the count
+        # and the newest timestamp come back, not one row per deleted row.
+        sql = (
+            f"WITH gone AS (DELETE FROM {table} WHERE id = ANY(ARRAY({select_ids} LIMIT %s))"  # noqa: S608
+            " RETURNING created_at) SELECT count(*), max(created_at) FROM gone"
+        )
+    else:
+        sql = f"DELETE FROM {table} WHERE id IN ({select_ids} LIMIT %s) RETURNING created_at"  # noqa: S608
     lower = connection.ops.adapt_datetimefield_value(datetime(1970, 1, 1, tzinfo=UTC))
     total = 0
     while True:

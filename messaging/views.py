@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.core.cache import cache
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -31,15 +32,33 @@ class TriggerMessageThrottle(BaseThrottle):
         now = time.time()
         window = int(now // period)
         key = f"throttle:{self.scope}:{self.get_ident(request)}:{window}"
-        try:
-            count = cache.incr(key)
-        except ValueError:  # first request of this window
-            count = 1 if cache.add(key, 1, timeout=period + 1) else cache.incr(key)
         self.wait_seconds = (window + 1) * period - now
-        return count <= limit
+        return _count_hit(key, period + 1) <= limit
 
     def wait(self) -> float:
         return self.wait_seconds
+
+
+_redis_clients: dict[int, Any] = {}
+
+
+def _count_hit(key: str, timeout: int) -> int:
+    """Increment a counter that expires with its window. On Redis: INCR + EXPIRE NX in one round trip."""
+    backend = getattr(cache, "_cache", None)
+    if hasattr(backend, "get_client"):  # django.core.cache.backends.redis.RedisCache
+        full_key = cache.make_and_validate_key(key)
+        # Django builds a new client object per call (costly setup); one per process is enough.
+        client = _redis_clients.get(id(backend))
+        if client is None:
+            client = _redis_clients[id(backend)] = backend.get_client(full_key, write=True)
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(full_key)
+        pipe.expire(full_key, timeout, nx=True)
+        return int(pipe.execute()[0])
+    try:
+        return cache.incr(key)
+    except ValueError:  # the window's first request
+        return 1 if cache.add(key, 1, timeout=timeout) else cache.incr(key)
 
 
 TRIGGER_EXAMPLES = [

@@ -242,6 +242,12 @@
       status.appendChild(el("span", "btn-status-text", message.working));
       return;
     }
+    if (message.done) {
+      status.classList.add("status-success");
+      status.appendChild(icon("success", "msg-icon"));
+      status.appendChild(el("span", "btn-status-text", message.done));
+      return;
+    }
     status.classList.add("status-" + message.message_type);
     status.appendChild(icon(message.message_type, "msg-icon"));
     const text = el("div", "btn-status-text");
@@ -327,9 +333,12 @@
         fresh.forEach(function (m) { ev.seen.add(m.id); });
         if (data.messages && data.messages.length) showStatus(ev.row, data.messages[0]);
         if (data.delivery !== "pending") setBusy(ev.row, false);
-        if (data.delivery === "failed" && !data.messages.length) {
+        if (data.delivery === "failed" && !data.messages.length && !ev.told) {
+          ev.told = true;
           showStatus(ev.row, null);
           toast("The webhook could not be delivered.", "error");
+        } else if (data.delivery === "delivered" && !data.messages.length) {
+          showStatus(ev.row, { done: "Sent to the automation." });
         }
         if (data.redirect_url) openRedirect(ev, data.redirect_url);
         if (fresh.length) {
@@ -593,10 +602,12 @@
       applyState(row, result.data.button);
       if (log.row === row) { markShownRead(ids); updateLogChrome(); }
     } else {
-      ids.forEach(function (id) {
-        const li = log.items.get(id);
-        if (li) seenObserver.observe(li); // try again when next seen
-      });
+      window.setTimeout(function () { // try again later, when still on screen
+        ids.forEach(function (id) {
+          const li = log.items.get(id);
+          if (li && log.row === row) seenObserver.observe(li);
+        });
+      }, 5000);
     }
   }
 

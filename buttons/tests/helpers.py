@@ -48,3 +48,10 @@ def make_message(event: ClickEvent, content: str = "Done", *, seconds: float = 1
     }
     values.update(overrides)
     return Message.objects.create(**values)
+
+
+def make_past_event(button: Button, member: Member, minutes: float = 5, **overrides: object) -> ClickEvent:
+    """A click some minutes ago, so its messages (seconds after it) are in the past too."""
+    created_at = timezone.now() - timedelta(minutes=minutes)
+    return make_event(button, member, created_at=created_at, window_ends_at=created_at + timedelta(seconds=45),
+                      **overrides)

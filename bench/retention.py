@@ -1,0 +1,427 @@
+"""Benchmark: the retention purge on PostgreSQL, and what it does to POST /api/trigger-message meanwhile.
+
+    .venv/bin/python bench/retention.py [--expired 5000000] [--live 5000000] [--batch-size 10000]
+                                        [--rate 100] [--baseline-seconds 30]
+
+1. Creates the database oneclick_bench_retention, migrates it, and loads --expired messages older than
+   30 days among --live recent ones (5 per click event, so 1/5 as many events of each age) with
+   INSERT ... SELECT generate_series (secondary indexes are built after the load, as a restore would).
+2. Runs the app under gunicorn (`oneclick.wsgi`, 2 workers) on that database, with Redis for the cache,
+   and a load generator that POSTs valid custom messages at a fixed rate (--rate per second) to click
+   events with open windows, spread so no event gets near its quota of 10.
+3. Measures the trigger-message latency without the purge (the baseline), then while
+   messaging.actions.purge_expired_messages deletes the expired rows, then once more without it.
+   Prints rows deleted per second and the latency percentiles of each phase.
+Goal: >= 100,000 rows/s, and the p99 during the purge within 20 % of the baseline's.
+Everything stays on 127.0.0.1; the database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DB_NAME = "oneclick_bench_retention"
+PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
+ADMIN_URL = f"postgresql://postgres@{PG_HOST}:5432/postgres"
+DB_URL = f"postgres://postgres@{PG_HOST}:5432/{DB_NAME}"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+MESSAGES_PER_EVENT = 5
+POSTS_PER_EVENT = 5  # of the 10 an event may take
+
+
+def app_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "oneclick.settings",
+        "DJANGO_SECRET_KEY": "bench-only-secret-key-not-for-production",
+        "DJANGO_DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DATABASE_URL": DB_URL,
+        "CELERY_BROKER_URL": REDIS_URL,
+        "TRIGGER_MESSAGE_RATE": "100000000/minute",
+        "LOG_LEVEL": "ERROR",
+    }
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "unknown CPU")
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    return f"{os.cpu_count()} cores ({cpu}), {mem_kb / 1024 / 1024:.0f} GB RAM, Python {platform.python_version()}"
+
+
+def log(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+# --- Load generator (a child process, so its CPU use is its own) -------------------------------------
+
+
+def loadgen(port: int, ids_file: str, first: int, rate: float, seconds: float, stop_file: str) -> None:
+    """POST at `rate` per second for `seconds` (or until stop_file exists); print JSON latencies (ms)."""
+    ids = Path(ids_file).read_text().split()
+    threads = 8
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    start = time.monotonic() + 0.2
+    stop = threading.Event()
+    last_post = [first]
+
+    def worker(n: int) -> None:
+        k = 0
+        while not stop.is_set():
+            due = start + (k * threads + n) / rate
+            if due - start > seconds:
+                return
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            post_no = first + k * threads + n
+            body = json.dumps({"event_id": ids[(post_no // POSTS_PER_EVENT) % len(ids)],
+                               "message": f"Step <b>{post_no}</b> done", "message_type": "info"})
+            t0 = time.perf_counter()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("POST", "/api/trigger-message", body, {"Content-Type": "application/json"})
+                status = conn.getresponse().status
+                conn.close()
+            except OSError:
+                status = 0
+            elapsed = (time.perf_counter() - t0) * 1000
+            with lock:
+                latencies.append(elapsed)
+                statuses[status] = statuses.get(status, 0) + 1
+                last_post[0] = max(last_post[0], post_no)
+            k += 1
+
+    pool = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    while any(t.is_alive() for t in pool):
+        if os.path.exists(stop_file):
+            stop.set()
+        time.sleep(0.1)
+    # The next phase starts on a fresh event, so no event ever gets more than POSTS_PER_EVENT posts.
+    next_first = (last_post[0] // POSTS_PER_EVENT + 1) * POSTS_PER_EVENT
+    print(json.dumps({"latencies": latencies, "statuses": statuses, "posts": next_first}))
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+class Load:
+    """One phase of traffic: a loadgen child started now, stopped on demand."""
+
+    def __init__(self, port: int, ids_file: str, first: int, rate: float, seconds: float) -> None:
+        self.stop_file = str(Path(tempfile.gettempdir()) / f"bench-stop-{os.getpid()}-{first}")
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--loadgen", str(port), ids_file, str(first), str(rate), str(seconds),
+             self.stop_file],
+            stdout=subprocess.PIPE, text=True,
+        )
+
+    def finish(self) -> dict:
+        Path(self.stop_file).touch()
+        out, _ = self.proc.communicate(timeout=120)
+        Path(self.stop_file).unlink(missing_ok=True)
+        result = json.loads(out)
+        result["seconds"] = time.monotonic() - self.started
+        return result
+
+    def wait(self) -> dict:
+        out, _ = self.proc.communicate(timeout=600)
+        result = json.loads(out)
+        result["seconds"] = time.monotonic() - self.started
+        return result
+
+
+def summary(name: str, result: dict) -> dict[str, float]:
+    lat = result["latencies"]
+    ok = result["statuses"].get("201", 0)
+    figures = {"n": len(lat), "ok": ok, "p50": percentile(lat, 50), "p90": percentile(lat, 90),
+               "p99": percentile(lat, 99), "max": max(lat), "mean": statistics.fmean(lat),
+               "rps": len(lat) / result["seconds"]}
+    print(f"  {name:28s} {figures['n']:6d} posts ({figures['rps']:5.1f}/s, {ok} stored)  "
+          f"p50 {figures['p50']:6.1f} ms  p90 {figures['p90']:6.1f} ms  p99 {figures['p99']:6.1f} ms  "
+          f"max {figures['max']:7.1f} ms", flush=True)
+    other = {k: v for k, v in result["statuses"].items() if k != "201"}
+    if other:
+        print(f"  {'':28s} non-201 answers: {other}", flush=True)
+    return figures
+
+
+# --- Database -------------------------------------------------------------------------------------
+
+
+def create_database() -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=app_env(), check=True)
+
+
+def drop_database() -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+
+
+def load(expired: int, live: int) -> tuple[int, list[str]]:
+    """Bulk-load the messages and events; return the messaging button's id and open event ids."""
+    from django.db import connection
+
+    from buttons.actions import create_member
+    from buttons.models import Button
+
+    member = create_member("bench", "bench-password-1", "1", company_name="Bench", is_admin=True)
+    buttons = [
+        Button.objects.create(company=member.company, label=f"Bench {n}", url="https://hooks.example.com/x",
+                              resource="deal", messaging_enabled=True)
+        for n in range(10)
+    ]
+    first_button, company, user = buttons[0].pk, member.company_id, member.user_id
+    with connection.cursor() as cur:
+        # Secondary indexes are built after the load, as a restore would; FK checks are skipped
+        # (every reference is valid by construction).
+        cur.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('messaging_message', "
+            "'buttons_clickevent') AND indexname NOT LIKE '%_pkey'"
+        )
+        indexes = cur.fetchall()
+        for name, _ in indexes:
+            cur.execute(f'DROP INDEX "{name}"')
+        cur.execute("SET session_replication_role = replica")
+        for label, count, start_days, span_days in (("expired", expired, 60, 29), ("live", live, 29, 29)):
+            events = count // MESSAGES_PER_EVENT
+            t0 = time.monotonic()
+            # Event g of this age: id md5(label || g), created evenly over [now - start, now - start + span].
+            cur.execute(
+                f"""
+                INSERT INTO buttons_clickevent (id, button_id, company_id, user_id, resource, view, object_id,
+                    selected_ids, fields, payload, created_at, window_ends_at, custom_message_count, delivery,
+                    attempts, http_status, duration_ms, error)
+                SELECT md5(%s || g)::uuid, %s + g %% 10, %s, %s, 'deal', 'details', (g %% 50000)::text,
+                    jsonb_build_array((g %% 50000)::text), NULL, '{{}}', ts, ts + interval '45 seconds', 0,
+                    'delivered', 1, 200, 120, ''
+                FROM generate_series(1, %s) AS g,
+                    LATERAL (SELECT now() - interval '{start_days} days'
+                                    + (g::float8 / %s) * interval '{span_days} days' AS ts) t
+                """,
+                [label, first_button, company, user, events, events],
+            )
+            cur.execute(
+                f"""
+                INSERT INTO messaging_message (event_id, button_id, company_id, resource, object_id, recipient_id,
+                    source, message_type, content, redirect_url, created_at, read_at)
+                SELECT md5(%s || e)::uuid, %s + e %% 10, %s, 'deal', (e %% 50000)::text, %s,
+                    CASE WHEN i %% {MESSAGES_PER_EVENT} = 0 THEN 'http_response' ELSE 'custom' END,
+                    (ARRAY['info', 'success', 'warning', 'error'])[1 + i %% 4],
+                    'Step <b>' || i || '</b> of the automation is done', '',
+                    ts + (i %% {MESSAGES_PER_EVENT}) * interval '1 second',
+                    CASE WHEN i %% 2 = 0 THEN ts + interval '1 minute' END
+                FROM generate_series(0, %s - 1) AS i,
+                    LATERAL (SELECT i / {MESSAGES_PER_EVENT} + 1 AS e) ev,
+                    LATERAL (SELECT now() - interval '{start_days} days'
+                                    + (e::float8 / %s) * interval '{span_days} days' AS ts) t
+                """,
+                [label, first_button, company, user, events * MESSAGES_PER_EVENT, events],
+            )
+            log(f"loaded {events * MESSAGES_PER_EVENT:,} {label} messages and {events:,} events "
+                f"in {time.monotonic() - t0:.0f} s")
+        cur.execute("SET session_replication_role = origin")
+        t0 = time.monotonic()
+        cur.execute("SET maintenance_work_mem = '512MB'")
+        cur.execute("SET max_parallel_maintenance_workers = 2")
+        for _, definition in indexes:
+            cur.execute(definition)
+        log(f"built {len(indexes)} secondary indexes in {time.monotonic() - t0:.0f} s")
+        # Open windows for the load generator: its posts must be accepted (201) all along.
+        cur.execute(
+            """
+            INSERT INTO buttons_clickevent (id, button_id, company_id, user_id, resource, view, object_id,
+                selected_ids, fields, payload, created_at, window_ends_at, custom_message_count, delivery,
+                attempts, error)
+            SELECT gen_random_uuid(), %s, %s, %s, 'deal', 'details', (g %% 5000)::text, '[]', NULL, '{}',
+                now(), now() + interval '2 hours', 0, 'delivered', 1, ''
+            FROM generate_series(1, 40000) AS g
+            RETURNING id
+            """,
+            [first_button, company, user],
+        )
+        open_ids = [str(row[0]) for row in cur.fetchall()]
+    t0 = time.monotonic()
+    with connection.cursor() as cur:
+        cur.execute("VACUUM ANALYZE messaging_message")
+        cur.execute("VACUUM ANALYZE buttons_clickevent")
+        cur.execute("CHECKPOINT")
+    os.sync()  # the load's dirty pages must not be written back during the measurements
+    log(f"VACUUM ANALYZE and CHECKPOINT in {time.monotonic() - t0:.0f} s")
+    return first_button, open_ids
+
+
+def explain(batch_size: int) -> None:
+    """The plans of one batch of each kind (EXPLAIN only: nothing is deleted)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db import connection
+    from django.utils import timezone
+
+    cutoff = timezone.now() - timedelta(days=settings.MESSAGE_RETENTION_DAYS)
+    with connection.cursor() as cur:
+        for title, sql in (
+            ("messages", "DELETE FROM messaging_message WHERE id = ANY(ARRAY(SELECT id FROM messaging_message "
+                         "WHERE created_at >= '1970-01-01' AND created_at < %s ORDER BY created_at LIMIT %s))"),
+            ("events", "DELETE FROM buttons_clickevent WHERE id = ANY(ARRAY(SELECT e.id FROM buttons_clickevent e "
+                       "WHERE e.created_at >= '1970-01-01' AND e.created_at < %s AND NOT EXISTS (SELECT 1 FROM "
+                       "messaging_message m WHERE m.event_id = e.id) ORDER BY e.created_at LIMIT %s))"),
+        ):
+            cur.execute("EXPLAIN " + sql, [cutoff, batch_size])
+            plan = "\n".join("      " + row[0] for row in cur.fetchall())
+            print(f"  plan of one {title} batch:\n{plan}", flush=True)
+
+
+# --- Server -----------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(port: int, workers: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "oneclick.wsgi", "-w", str(workers),
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "2048"],
+        cwd=ROOT, env=app_env(), start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("POST", "/api/trigger-message", "{}", {"Content-Type": "application/json"})
+            if conn.getresponse().status == 400:
+                return proc
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("gunicorn did not start")
+        time.sleep(0.3)
+
+
+# --- Main -------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--expired", type=int, default=5_000_000)
+    parser.add_argument("--live", type=int, default=5_000_000)
+    parser.add_argument("--batch-size", type=int, default=None, help="rows per DELETE (default: the app's)")
+    parser.add_argument("--rate", type=float, default=100.0, help="trigger-message posts per second")
+    parser.add_argument("--baseline-seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="do not drop the database at the end")
+    args = parser.parse_args()
+
+    os.environ.update(app_env())
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from messaging import actions
+
+    batch_size = args.batch_size or actions.PURGE_BATCH_SIZE
+    print(f"Machine: {machine()}", flush=True)
+    started = time.monotonic()
+    server = None
+    create_database()
+    try:
+        print(f"Database: PostgreSQL {connection.cursor().connection.info.server_version} on {PG_HOST}, "
+              f"{args.expired:,} expired + {args.live:,} live messages, {MESSAGES_PER_EVENT} per click event; "
+              f"batch size {batch_size}", flush=True)
+        connection.close()
+        _, open_ids = load(args.expired, args.live)
+        explain(batch_size)
+        connection.close()
+        with tempfile.NamedTemporaryFile("w", suffix=".ids", delete=False) as ids:
+            ids.write("\n".join(open_ids))
+        port = free_port()
+        server = start_server(port, args.workers)
+        log(f"gunicorn oneclick.wsgi -w {args.workers} on 127.0.0.1:{port}; load: {args.rate:.0f} posts/s, "
+            f"open loop, fresh connection per post")
+
+        posts = 0
+        warm = Load(port, ids.name, posts, args.rate, 10).wait()  # warm-up: caches, connections, pools
+        posts = warm["posts"]
+        baseline = Load(port, ids.name, posts, args.rate, args.baseline_seconds).wait()
+        posts = baseline["posts"]
+
+        during = Load(port, ids.name, posts, args.rate, 600)
+        time.sleep(1)
+        t0 = time.monotonic()
+        result = actions.purge_expired_messages(batch_size=batch_size)
+        purge_seconds = time.monotonic() - t0
+        loaded = during.finish()
+        posts = loaded["posts"]
+
+        after = Load(port, ids.name, posts, args.rate, args.baseline_seconds).wait()
+
+        rows = result.messages + result.events
+        print("\nResults", flush=True)
+        print(f"  purge: {result.messages:,} messages + {result.events:,} click events = {rows:,} rows "
+              f"in {purge_seconds:.1f} s = {rows / purge_seconds:,.0f} rows/s "
+              f"(messages alone {result.messages / purge_seconds:,.0f}/s)  goal >= 100,000 rows/s", flush=True)
+        print("  POST /api/trigger-message latency:", flush=True)
+        base = summary("baseline (no purge)", baseline)
+        busy = summary("during the purge", loaded)
+        post = summary("after the purge (no purge)", after)
+        ratio = busy["p99"] / base["p99"]
+        print(f"  p99 during the purge / baseline p99: {ratio:.2f}  (goal <= 1.20); "
+              f"vs. the after-purge baseline: {busy['p99'] / post['p99']:.2f}", flush=True)
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(*) FROM messaging_message WHERE created_at < now() - interval '30 days'")
+            left = cur.fetchone()[0]
+        print(f"  expired messages left: {left}", flush=True)
+        Path(ids.name).unlink(missing_ok=True)
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        connection.close()
+        if not args.keep:
+            drop_database()
+        log(f"done in {time.monotonic() - started:.0f} s (database {'kept' if args.keep else 'dropped'})")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--loadgen":
+        port, ids_file, first, rate, seconds, stop_file = sys.argv[2:8]
+        loadgen(int(port), ids_file, int(first), float(rate), float(seconds), stop_file)
+    else:
+        main()

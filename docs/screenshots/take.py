@@ -1,0 +1,91 @@
+"""Take docs/screenshots/panel.png and log.png: a seeded throw-away database, the real app, Chromium.
+
+    .venv/bin/python docs/screenshots/take.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+DB = ROOT / "var" / "screenshots.sqlite3"
+os.environ.update({
+    "DJANGO_SETTINGS_MODULE": "oneclick.test_settings", "DATABASE_URL": f"sqlite:///{DB}",
+    "CELERY_BROKER_URL": "filesystem://",
+})
+
+
+def seed() -> None:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    from django.utils import timezone
+
+    from buttons.actions import create_member
+    from buttons.models import Button, ClickEvent
+    from messaging.models import Message
+
+    call_command("migrate", verbosity=0)
+    dana = create_member("dana", "pw-dana-123", "737569", company_name="Acme Sales", user_external_id="11")
+    now = timezone.now()
+
+    def button(label: str, **values: object) -> Button:
+        base = {"company": dana.company, "label": label, "url": "https://hooks.example.com/x",
+                "resource": "deal", "messaging_enabled": True}
+        return Button.objects.create(**{**base, **values})
+
+    def say(b: Button, minutes: float, content: str, kind: str = "info", read: bool = False,
+            source: str = "custom", redirect: str = "") -> None:
+        at = now - timedelta(minutes=minutes)
+        event = ClickEvent.objects.create(button=b, company=dana.company, user=dana.user, resource="deal",
+                                          view="details", object_id="21389", created_at=at,
+                                          window_ends_at=at + timedelta(seconds=45))
+        Message.objects.create(event=event, button=b, company=dana.company, resource="deal", object_id="21389",
+                               recipient=dana.user, source=source, message_type=kind, content=content,
+                               redirect_url=redirect, created_at=at, read_at=at if read else None)
+
+    invoice = button("Create invoice")
+    sync = button("Sync to accounting", disable_on_unread_error=True)
+    vat = button("Check VAT number", messages_public=True)
+    button("Send contract for signature")
+    button("Open in maps", kind="link", url="https://www.openstreetmap.org/", messaging_enabled=False)
+    say(invoice, 180, "Started the invoice scenario.", read=True, source="http_response")
+    say(invoice, 179, "Invoice <b>INV-2041</b> created for <i>Globex</i>.", "success", read=True)
+    say(invoice, 3, "Started the invoice scenario.", source="http_response")
+    say(invoice, 2.5, "VAT number missing on the organization: used the default rate.", "warning")
+    say(invoice, 2, "Invoice <b>INV-2042</b> created. <a href=\"https://billing.example.com/inv/2042\">Open "
+        "it in Billing</a>", "success", redirect="https://billing.example.com/inv/2042")
+    say(sync, 12, "Could not sync <b>deal 21389</b>: the accounting system answered 422 (customer has no "
+        "VAT id).", "error", source="http_response")
+    say(vat, 60 * 26, "VAT number <b>DE811907980</b> is valid.", "success", read=True)
+
+
+def main() -> None:
+    DB.unlink(missing_ok=True)
+    seed()
+    from messaging.tests.browser_support import app_server, chromium, log_in
+
+    out = Path(__file__).parent
+    with app_server(f"sqlite:///{DB}", broker_url="filesystem://") as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1040, "height": 700}, device_scale_factor=1)
+        log_in(page, base, "dana", "pw-dana-123", "/panel/deal/21389/")
+        page.wait_for_selector('#live[data-state="poll"]')
+        page.screenshot(path=str(out / "panel.png"))
+        # Keep the unread markers on screen for the picture: reads never reach the server.
+        page.route("**/messages/read", lambda route: route.fulfill(status=503, body="{}"))
+        page.click('.btn-row[data-label="Create invoice"] [data-role="envelope"]')
+        page.wait_for_selector("#log-list .msg >> nth=4")
+        page.wait_for_timeout(400)
+        page.screenshot(path=str(out / "log.png"))
+        browser.close()
+    DB.unlink(missing_ok=True)
+    print(f"Saved {out / 'panel.png'} and {out / 'log.png'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""A real ASGI server process (uvicorn on oneclick.asgi) and Debian's Chromium through Playwright.
+
+Used by the browser tests, bench/live_latency.py and docs/screenshots/take.py. pytest-django's
+live_server is a threaded WSGI server and cannot serve the async event stream, so the app runs in its
+own process, pointed at the database the caller names; Celery tasks run eagerly inside it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def app_server(database_url: str, *, broker_url: str | None = None, settings: str = "oneclick.test_settings",
+               extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Serve the app on 127.0.0.1 until the block ends; yields its base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": settings,
+        "DATABASE_URL": database_url,
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_COOKIES": "false",
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "browser-tests-only-secret-key-1234567890"),
+        "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+        "LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
+    }
+    if broker_url is not None:
+        env["CELERY_BROKER_URL"] = broker_url
+    else:
+        env.pop("CELERY_BROKER_URL", None)
+    log_path = ROOT / "var" / f"uvicorn-{port}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log = log_path.open("w")
+    uvicorn = Path(sys.executable).with_name("uvicorn")
+    proc = subprocess.Popen(
+        [str(uvicorn), "oneclick.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--no-access-log", "--timeout-graceful-shutdown", "2"],
+        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/login/", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"The app server did not start:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        log_path.unlink(missing_ok=True)
+
+
+@contextmanager
+def chromium() -> Iterator[object]:
+    """A Playwright Browser on Debian's Chromium (Playwright cannot download its own here)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def log_in(page: object, base: str, username: str, password: str, next_path: str = "/") -> None:
+    page.goto(f"{base}/login/?next={quote(next_path)}")
+    page.fill('input[name="username"]', username)
+    page.fill('input[name="password"]', password)
+    page.click('button[type="submit"]')
+    page.wait_for_url(f"{base}{next_path}")

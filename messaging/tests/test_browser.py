@@ -1,0 +1,267 @@
+"""The panel in a real browser: Chromium through Playwright against the app served by uvicorn.
+
+One long scenario (clicking, live messages, envelope colours, the log, read state, the disable rules,
+a redirect, hostile content) and one short one for the polling fallback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from buttons.models import Button, Member
+from buttons.tests.helpers import make_event
+from conftest import database_url_for_subprocess
+from messaging.models import Message
+from messaging.tests.browser_support import CHROMIUM, app_server, chromium, log_in
+from messaging.tests.reading_helpers import message
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"REQUIRE_BROWSER=1 but there is no Chromium at {CHROMIUM}")
+    pytest.skip(f"No Chromium at {CHROMIUM}: install Debian's chromium package to run browser tests",
+                allow_module_level=True)
+
+HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b>hostile</b>'
+
+
+class Automation:
+    """A receiver on 127.0.0.1 acting like a Make scenario: it answers the webhook, then posts custom
+    messages to /api/trigger-message with the click's event_id, one script step at a time."""
+
+    def __init__(self) -> None:
+        self.app = ""
+        self.events: list[str] = []
+        self.steps: list[dict[str, Any]] = []
+        self.go_on = threading.Event()
+        self.posted: list[int] = []
+        handler = self._handler()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        automation = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                automation.events.append(body["event_id"])
+                self._send(200, json.dumps({"message_type": "success", "message": "Started <b>the scenario</b>"}),
+                           "application/json")
+                threading.Thread(target=automation.follow_up, args=(body["event_id"],), daemon=True).start()
+
+            def do_GET(self) -> None:  # the page a redirect opens
+                self._send(200, "<!doctype html><title>Landed</title><p>Landed</p>", "text/html")
+
+            def _send(self, status: int, text: str, content_type: str) -> None:
+                data = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+    def follow_up(self, event_id: str) -> None:
+        for step in self.steps:
+            if step.get("wait"):
+                self.go_on.wait(30)
+                self.go_on.clear()
+                continue
+            self.post({"event_id": event_id, **step})
+
+    def post(self, body: dict[str, Any]) -> None:
+        request = urllib.request.Request(f"{self.app}/api/trigger-message", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            self.posted.append(response.status)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _orm_beside_playwright() -> Iterator[None]:
+    # Playwright's sync API keeps an event loop running in this thread; the ORM calls the tests make
+    # beside it are still plain synchronous calls, so Django's async-safety guard is lifted here only.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="module")
+def app_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    with django_db_blocker.unblock():
+        database_url = database_url_for_subprocess()
+    broker = os.environ.get("CELERY_BROKER_URL")  # Redis in CI: live updates stream; else the page polls
+    with app_server(database_url, broker_url=broker) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as instance:
+        yield instance
+
+
+@pytest.fixture
+def automation(app_url: str) -> Iterator[Automation]:
+    instance = Automation()
+    instance.app = app_url
+    yield instance
+    instance.go_on.set()
+    instance.close()
+
+
+def envelope(page: Any, label: str) -> Any:
+    return page.locator(f'.btn-row[data-label="{label}"] [data-role="envelope"]')
+
+
+def press(page: Any, label: str) -> Any:
+    return page.locator(f'.btn-row[data-label="{label}"] [data-role="press"]')
+
+
+def test_the_panel_end_to_end(
+    app_url: str, browser: Any, automation: Automation, admin_member: Member,
+    make_button: Callable[..., Button],
+) -> None:
+    invoice = make_button(label="Create invoice", url=f"{automation.base}/hook", disable_on_unread_error=True)
+    vat = make_button(label="Check VAT", url=f"{automation.base}/hook", disable_on_any_unread=True)
+    make_button(label="Open in maps", kind="link", url=f"{automation.base}/maps", messaging_enabled=False)
+    automation.steps = [
+        {"message": "Step 1: <i>customer found</i>", "message_type": "info"},
+        {"wait": True},
+        {"message": "Could not reach the bank", "message_type": "error"},
+        {"wait": True},
+        {"redirect_url": f"{automation.base}/invoice/42"},
+        {"wait": True},
+        {"message": "Invoice <b>INV-42</b> sent", "message_type": "success"},
+    ]
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/21389/")
+    streams = os.environ.get("CELERY_BROKER_URL", "").startswith("redis")
+    page.wait_for_selector(f'#live[data-state="{"stream" if streams else "poll"}"]')
+    assert envelope(page, "Create invoice").is_hidden()
+    maps = page.locator('.btn-row[data-label="Open in maps"] a')
+    assert maps.get_attribute("target") == "_blank" and "noopener" in maps.get_attribute("rel")
+
+    # The server refuses a click the page still shows enabled (409): it says why and shows the button disabled.
+    # (Messages stored behind the page's back, without a live announcement.)
+    for n in range(25):
+        message(vat, admin_member, content=f"VAT check {n}", event=make_event(vat, admin_member))
+    press(page, "Check VAT").click()
+    page.wait_for_selector('.toast:has-text("disabled until you have read its messages")')
+    page.wait_for_selector('.btn-row[data-label="Check VAT"] [data-role="press"][aria-disabled="true"]')
+    page.wait_for_selector('.btn-row[data-label="Check VAT"] .envelope-blue')
+
+    # Click: the button shows it works; the HTTP response and the first custom message arrive live.
+    press(page, "Create invoice").click()
+    page.wait_for_selector('.btn-row[data-label="Create invoice"] .btn-status:has-text("customer found")')
+    page.wait_for_selector('.btn-row[data-label="Create invoice"] .envelope-blue')
+    assert envelope(page, "Create invoice").locator(".badge").inner_text() == "2"
+    event_id = automation.events[0]
+
+    # An error arrives: the envelope turns red and the rule disables the button, reason on hover.
+    automation.go_on.set()
+    page.wait_for_selector('.btn-row[data-label="Create invoice"] .envelope-red')
+    button = press(page, "Create invoice")
+    page.wait_for_selector('.btn-row[data-label="Create invoice"] [data-role="press"][aria-disabled="true"]')
+    assert "error messages" in button.get_attribute("title")
+    assert "error messages" in page.locator(f'#reason-{invoice.identifier}').inner_text()
+
+    # A redirect opens a new tab, once.
+    with context.expect_page(timeout=15000) as new_tab:
+        automation.go_on.set()
+    landed = new_tab.value
+    landed.wait_for_url(f"{automation.base}/invoice/42")  # opened blank, opener cut, then sent on
+    assert landed.evaluate("window.opener") is None
+    landed.close()
+
+    # A hostile message stored behind validation's back, then the log: it renders inert.
+    hostile = message(invoice, admin_member, content=HOSTILE, event=invoice.events.get(pk=event_id))
+    Message.objects.filter(pk=hostile.pk).update(created_at=hostile.event.created_at)
+    envelope(page, "Create invoice").click()
+    log = page.locator("dialog#log")
+    log.wait_for(state="visible")
+    page.wait_for_selector("#log-list .msg >> nth=4")
+    assert page.locator("#log-list .msg").count() == 5
+    # Newest first, type by class, exact time on hover.
+    assert page.locator("#log-list .msg").first.get_attribute("data-type") == "info"
+    assert "Redirected to" in page.locator("#log-list .msg").first.inner_text()
+    assert page.locator("#log-list .msg-error").count() == 1
+    assert page.locator("#log-list time").first.get_attribute("title")
+    assert page.locator("#log-list img, #log-list script").count() == 0
+    assert "hostile" in page.locator("#log-list").inner_text()
+
+    # Seen messages become read: the envelope goes grey and the button comes back.
+    page.wait_for_selector("#log-list .msg.is-unread", state="detached", timeout=10000)
+    page.wait_for_selector('.btn-row[data-label="Create invoice"] .envelope-grey', state="attached")
+    assert press(page, "Create invoice").get_attribute("aria-disabled") is None
+    assert Message.objects.filter(button=invoice, read_at__isnull=True).count() == 0
+
+    # With the log open, a new message appears at the top, live, and is announced.
+    automation.go_on.set()
+    page.wait_for_selector('#log-list .msg >> nth=0 >> text="INV-42"')
+    page.wait_for_selector('#log-announcer:has-text("INV-42")')
+    page.keyboard.press("Escape")
+    log.wait_for(state="hidden")
+
+    # A long log pages in as it scrolls; "Mark all read" marks everything, the button comes back.
+    envelope(page, "Check VAT").click()
+    page.wait_for_selector("#log-list .msg >> nth=19")
+    page.locator("#log-more").scroll_into_view_if_needed()
+    page.wait_for_selector("#log-list .msg >> nth=24")
+    page.click('[data-role="read-all"]')
+    page.wait_for_selector('.btn-row[data-label="Check VAT"] .envelope-grey', state="attached")
+    assert page.locator("#log-list .msg.is-unread").count() == 0
+    assert Message.objects.filter(button=vat, read_at__isnull=True).count() == 0
+    page.keyboard.press("Escape")
+    assert press(page, "Check VAT").get_attribute("aria-disabled") is None
+
+    assert page.evaluate("window.__pwned") is None
+    assert problems == []
+    assert automation.posted == [201, 201, 201, 201]
+    context.close()
+
+
+def test_the_polling_fallback_still_shows_new_messages(
+    app_url: str, browser: Any, automation: Automation, admin_member: Member,
+    make_button: Callable[..., Button],
+) -> None:
+    make_button(label="Create invoice", url=f"{automation.base}/hook")
+    automation.steps = [{"wait": True}, {"message": "Done by polling", "message_type": "success"}]
+    page = browser.new_page()
+    log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/7/?live=poll")
+    page.wait_for_selector('#live[data-state="poll"]')
+    press(page, "Create invoice").click()
+    page.wait_for_selector('.btn-row[data-label="Create invoice"] .btn-status:has-text("Started")')
+    envelope(page, "Create invoice").click()
+    page.wait_for_selector("#log-list .msg")
+    automation.go_on.set()
+    page.wait_for_selector('#log-list .msg:has-text("Done by polling")', timeout=10000)
+    page.close()
