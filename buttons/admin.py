@@ -105,6 +105,7 @@ class ReadOnlyAdmin(CompanyScopedAdmin):
     """Click events and messages are records of what happened: viewed, searched, never edited here."""
 
     show_full_result_count = False  # one COUNT(*) per page is enough on big tables
+    show_facets = admin.ShowFacets.NEVER  # a COUNT per filter choice would be too much on big tables
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

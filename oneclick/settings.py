@@ -7,6 +7,7 @@ Two modes:
   development secret, and webhooks to private networks allowed so the built-in demo automation works.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -17,11 +18,26 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
 
-# A bad boolean ("yes please") fails at start-up rather than silently meaning False.
-LOCAL_MODE: bool = env.bool("ONECLICK_LOCAL", default=False)
 
-DEBUG: bool = env.bool("DJANGO_DEBUG", default=LOCAL_MODE)
+def env_bool(name: str, default: bool) -> bool:
+    """A boolean from the environment. A bad value ("yes please") fails at start-up rather than
+    silently meaning False, as django-environ's env.bool would."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    if value.strip().lower() in TRUE_WORDS:
+        return True
+    if value.strip().lower() in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+
+
+LOCAL_MODE: bool = env_bool("ONECLICK_LOCAL", default=False)
+
+DEBUG: bool = env_bool("DJANGO_DEBUG", LOCAL_MODE)
 if LOCAL_MODE:
     SECRET_KEY: str = env.str("DJANGO_SECRET_KEY", default="local-mode-only-not-a-secret-3f9a1c")
 else:
@@ -39,7 +55,7 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Outbound webhooks may reach loopback/private addresses only when this is on: the embedded local
 # mode (its demo automation runs on 127.0.0.1) and tests. Never in production.
-WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=LOCAL_MODE)
+WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", LOCAL_MODE)
 # Where the local-mode demo automation posts its custom messages back to (this app itself).
 DEMO_BASE_URL: str = env.str("DEMO_BASE_URL", default="http://127.0.0.1:8000")
 MESSAGE_RETENTION_DAYS: int = env.int("MESSAGE_RETENTION_DAYS", default=30)
@@ -145,7 +161,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ALWAYS_EAGER: bool = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ALWAYS_EAGER: bool = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-messages": {
@@ -172,13 +188,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
-SECURE_COOKIES: bool = env.bool("DJANGO_SECURE_COOKIES", default=not (DEBUG or LOCAL_MODE))
+SECURE_COOKIES: bool = env_bool("DJANGO_SECURE_COOKIES", not (DEBUG or LOCAL_MODE))
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", False) else None
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 
 # No inline script anywhere: pages load static/panel.js; messages are sanitized and shown as HTML.
 CONTENT_SECURITY_POLICY = {

@@ -1,0 +1,43 @@
+"""Start-up configuration: production refuses to start without a secret; local mode needs nothing."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_check(**env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SECRET_KEY", "ONECLICK_LOCAL", "DJANGO_DEBUG",
+                                                             "WEBHOOK_ALLOW_PRIVATE_NETWORKS"}}
+    return subprocess.run(
+        [sys.executable, "-c", "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', "
+         "'oneclick.settings'); django.setup(); from django.conf import settings; "
+         "print(settings.DEBUG, settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS)"],
+        cwd=ROOT, env={**clean, "DJANGO_SETTINGS_MODULE": "oneclick.settings", **env},
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key() -> None:
+    result = run_check()
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_production_defaults_are_safe() -> None:
+    result = run_check(DJANGO_SECRET_KEY="x" * 50)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]  # no debug, no private-network webhooks
+
+
+def test_local_mode_needs_nothing() -> None:
+    result = run_check(ONECLICK_LOCAL="true")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]
+
+
+def test_a_bad_boolean_fails_at_start_up() -> None:
+    result = run_check(DJANGO_SECRET_KEY="x" * 50, WEBHOOK_ALLOW_PRIVATE_NETWORKS="yes please")
+    assert result.returncode != 0
