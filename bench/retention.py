@@ -67,6 +67,12 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem_kb / 1024 / 1024:.0f} GB RAM, Python {platform.python_version()}"
 
 
+def load_average() -> str:
+    """Other work on the machine skews every figure: shown so a noisy run can be recognised."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
+
+
 def log(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
@@ -357,7 +363,7 @@ def main() -> None:
     from messaging import actions
 
     batch_size = args.batch_size or actions.PURGE_BATCH_SIZE
-    print(f"Machine: {machine()}", flush=True)
+    print(f"Machine: {machine()}; {load_average()} before the run", flush=True)
     started = time.monotonic()
     server = None
     create_database()
@@ -373,8 +379,8 @@ def main() -> None:
             ids.write("\n".join(open_ids))
         port = free_port()
         server = start_server(port, args.workers)
-        log(f"gunicorn oneclick.wsgi -w {args.workers} on 127.0.0.1:{port}; load: {args.rate:.0f} posts/s, "
-            f"open loop, fresh connection per post")
+        log(f"{load_average()}; gunicorn oneclick.wsgi -w {args.workers} on 127.0.0.1:{port}; "
+            f"load: {args.rate:.0f} posts/s, open loop, fresh connection per post")
 
         posts = 0
         warm = Load(port, ids.name, posts, args.rate, 10).wait()  # warm-up: caches, connections, pools

@@ -56,6 +56,7 @@ def seed() -> None:
     button("Open in maps", kind="link", url="https://www.openstreetmap.org/", messaging_enabled=False)
     say(invoice, 180, "Started the invoice scenario.", read=True, source="http_response")
     say(invoice, 179, "Invoice <b>INV-2041</b> created for <i>Globex</i>.", "success", read=True)
+    say(invoice, 178, "Could not reach the bank: <b>timed out after 40 s</b>.", "error", read=True)
     say(invoice, 3, "Started the invoice scenario.", source="http_response")
     say(invoice, 2.5, "VAT number missing on the organization: used the default rate.", "warning")
     say(invoice, 2, "Invoice <b>INV-2042</b> created. <a href=\"https://billing.example.com/inv/2042\">Open "
@@ -72,14 +73,14 @@ def main() -> None:
 
     out = Path(__file__).parent
     with app_server(f"sqlite:///{DB}", broker_url="filesystem://") as base, chromium() as browser:
-        page = browser.new_page(viewport={"width": 1040, "height": 700}, device_scale_factor=1)
+        page = browser.new_page(viewport={"width": 1040, "height": 720}, device_scale_factor=1)
         log_in(page, base, "dana", "pw-dana-123", "/panel/deal/21389/")
         page.wait_for_selector('#live[data-state="poll"]')
         page.screenshot(path=str(out / "panel.png"))
         # Keep the unread markers on screen for the picture: reads never reach the server.
         page.route("**/messages/read", lambda route: route.fulfill(status=503, body="{}"))
         page.click('.btn-row[data-label="Create invoice"] [data-role="envelope"]')
-        page.wait_for_selector("#log-list .msg >> nth=4")
+        page.wait_for_selector("#log-list .msg >> nth=5")
         page.wait_for_timeout(400)
         page.screenshot(path=str(out / "log.png"))
         browser.close()

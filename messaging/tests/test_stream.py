@@ -7,6 +7,8 @@ import json
 from collections.abc import Callable
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 from django.test import AsyncClient, Client, override_settings
 
 from buttons.models import Button, Member
@@ -97,7 +99,12 @@ def test_messages_stream_to_those_who_may_see_them(
         await asyncio.sleep(0.8)  # both subscribed
         for made in stored:
             await asyncio.to_thread(live.publish_message, made)
-        return await bob, await alice
+        try:
+            return await bob, await alice
+        finally:
+            # The view's ORM calls ran in asgiref's shared thread: close its connection, or the test
+            # database cannot be dropped at the end of the run.
+            await sync_to_async(connections.close_all)()
 
     bob, alice = asyncio.run(scenario())
     assert [event for event, _ in bob] == ["ready", "log", "log"]
