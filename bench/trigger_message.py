@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_env, machine, run_wrk, scratch_database, server  # noqa: E402
+from bench.common import bench_env, machine, run_wrk, scratch_database, server
 
 SCRIPT = Path(__file__).with_name("trigger_message.lua")
 EVENTS = 600_000

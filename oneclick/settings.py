@@ -144,10 +144,11 @@ CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # Web and worker exchange tasks through files in this folder (tests point it elsewhere).
     _queue_dir = Path(env.str("CELERY_FILESYSTEM_BROKER_DIR", default=str(VAR_DIR / "broker")))
-    _queue_dir.mkdir(parents=True, exist_ok=True)
+    (_queue_dir / "control").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
+        "control_folder": str(_queue_dir / "control"),  # broadcast exchanges (default: ./control)
         "store_processed": False,
         "polling_interval": 0.2,
     }
