@@ -79,7 +79,7 @@ def server(database_url: str, workers: int = 4, worker_class: str = "uvicorn_wor
     port = free_port()
     proc = subprocess.Popen(
         [str(VENV_BIN / "gunicorn"), app, "-k", worker_class, "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "--backlog", "2048"],
+         "--log-level", "warning", "--backlog", "2048", *(["--threads", "4"] if worker_class == "gthread" else [])],
         cwd=ROOT, env=bench_env(database_url), start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -113,6 +113,9 @@ def run_wrk(url: str, script: Path, seconds: int, connections: int = 64, threads
          url],
         capture_output=True, text=True, env={**os.environ, **(env or {})}, check=True,
     ).stdout
+    for line in out.splitlines():
+        if line.startswith("FIRST_ERROR"):
+            print(f"    ({url.rsplit('/', 1)[-1]}: first non-201 answer: {line[12:]})")
     match = re.search(r"RESULT (.*)", out)
     if not match:
         raise RuntimeError(out)

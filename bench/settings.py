@@ -3,4 +3,10 @@
 from oneclick.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
-LOGGING = {"version": 1, "disable_existing_loggers": True, "root": {"level": "ERROR"}}
+# Only errors, so a failing request shows its traceback in the benchmark's output.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "ERROR"},
+}

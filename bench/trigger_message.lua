@@ -31,7 +31,12 @@ function request()
 end
 
 function response(status, headers, body)
-  if status == 201 then created = created + 1 else other = other + 1 end
+  if status == 201 then
+    created = created + 1
+  else
+    other = other + 1
+    if other == 1 then first_error = status .. " " .. string.gsub(body:sub(1, 160), "\n", " ") end
+  end
 end
 
 function done(summary, latency, requests)
@@ -40,6 +45,10 @@ function done(summary, latency, requests)
   for _, thread in ipairs(threads) do
     total_created = total_created + thread:get("created")
     total_other = total_other + thread:get("other")
+  end
+  for _, thread in ipairs(threads) do
+    local first = thread:get("first_error")
+    if first then io.write("FIRST_ERROR " .. first .. "\n") end
   end
   io.write(string.format("RESULT created=%d other=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d errors=%d\n",
     total_created, total_other, summary.duration, latency:percentile(50), latency:percentile(90),

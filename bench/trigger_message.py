@@ -63,6 +63,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--stack", choices=("asgi", "wsgi"), default="asgi",
+                        help="asgi: gunicorn + uvicorn workers (production); wsgi: gunicorn gthread workers")
     args = parser.parse_args()
 
     print(f"Machine: {machine()}")
@@ -72,7 +74,10 @@ def main() -> None:
         ids_file.flush()
         env = {"EVENT_IDS_FILE": ids_file.name}
         results: dict[str, list[dict[str, float]]] = {"trigger-message": [], "baseline insert": []}
-        with server(url, workers=args.workers) as base:
+        stack = {"worker_class": "uvicorn_worker.UvicornWorker", "app": "oneclick.asgi:application"}
+        if args.stack == "wsgi":
+            stack = {"worker_class": "gthread", "app": "oneclick.wsgi:application"}
+        with server(url, workers=args.workers, **stack) as base:
             paths = {"trigger-message": "/api/trigger-message", "baseline insert": "/bench/insert"}
             runs = 0
 
@@ -89,7 +94,7 @@ def main() -> None:
                 for name, path in paths.items():
                     results[name].append(measure(path, args.seconds))
 
-    print(f"gunicorn -k uvicorn_worker.UvicornWorker -w {args.workers}; wrk -t2 -c{args.connections}, "
+    print(f"gunicorn {stack['app']} -k {stack['worker_class']} -w {args.workers}; wrk -t2 -c{args.connections}, "
           f"{args.rounds} rounds x {args.seconds} s per endpoint, interleaved")
     summary = {}
     for name, runs in results.items():
