@@ -101,11 +101,8 @@ class CompanyScopedAdmin(admin.ModelAdmin):
         return may_use_admin(request) and super().has_delete_permission(request, obj)
 
 
-class ReadOnlyAdmin(CompanyScopedAdmin):
+class ReadOnly:
     """Click events and messages are records of what happened: viewed, searched, never edited here."""
-
-    show_full_result_count = False  # one COUNT(*) per page is enough on big tables
-    show_facets = admin.ShowFacets.NEVER  # a COUNT per filter choice would be too much on big tables
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -115,6 +112,11 @@ class ReadOnlyAdmin(CompanyScopedAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(ReadOnly, CompanyScopedAdmin):
+    show_full_result_count = False  # one COUNT(*) per page is enough on big tables
+    show_facets = admin.ShowFacets.NEVER  # a COUNT per filter choice would be too much on big tables
 
 
 class ButtonFilter(admin.SimpleListFilter):
@@ -360,7 +362,7 @@ class ButtonAdmin(CompanyScopedAdmin):
 # --- Click events ---------------------------------------------------------------------------------
 
 
-class MessageInline(admin.TabularInline):
+class MessageInline(ReadOnly, admin.TabularInline):
     model = Message
     fields = ("created_at", "source", "message_type", "content", "redirect_url", "recipient", "read_at")
     readonly_fields = fields
@@ -370,15 +372,6 @@ class MessageInline(admin.TabularInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
         return super().get_queryset(request).filter(messaging.not_cleared()).select_related("recipient")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ClickEvent)
