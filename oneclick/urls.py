@@ -2,6 +2,8 @@ from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.authtoken.views import obtain_auth_token
@@ -16,7 +18,13 @@ from messaging import web as messaging_web
 router = SimpleRouter(trailing_slash="/?")
 router.register("buttons", button_views.ButtonViewSet, basename="button")
 
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers ask for /favicon.ico on every page, the admin's included."""
+    return HttpResponseRedirect(static("favicon.svg"))
+
+
 urlpatterns = [
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     re_path(r"^api/trigger-message/?$", messaging_views.TriggerMessageView.as_view(), name="trigger-message"),

@@ -124,3 +124,9 @@ TEMPLATES = Path(__file__).parents[2] / "templates"
 )
 def test_templates_carry_no_inline_code(path: str) -> None:
     assert inline_code(Path(path).read_text()) == []
+
+
+def test_the_favicon_is_found(client) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"].endswith("favicon.svg")
+    assert client.get(response["Location"]).status_code == 200
