@@ -25,15 +25,17 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
+    """What the figures were measured on: cores, CPU model, memory, Python."""
+    cpu, mem_kb = "unknown CPU", 0
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name")), cpu)
+        mem_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                       if line.startswith("MemTotal")), 0)
     except OSError:
         pass
-    return f"{os.cpu_count()} cores ({cpu}), {platform.python_implementation()} {platform.python_version()}"
+    return (f"{os.cpu_count()} cores ({cpu}), {mem_kb / 1024 / 1024:.0f} GB RAM, "
+            f"{platform.python_implementation()} {platform.python_version()}")
 
 
 def free_port() -> int:
@@ -42,20 +44,30 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextmanager
-def scratch_database(name: str) -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database; dropped afterwards."""
+def create_database(name: str) -> str:
+    """A fresh, migrated PostgreSQL database (dropped first if a run left it behind); returns its URL."""
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    env = bench_env(url)
-    subprocess.run([str(VENV_BIN / "python"), "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([str(VENV_BIN / "python"), "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=bench_env(url),
+                   check=True)
+    return url
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def scratch_database(name: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database; dropped afterwards."""
+    url = create_database(name)
     try:
         yield url
     finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(name)
 
 
 def bench_env(database_url: str, **extra: str) -> dict[str, str]:

@@ -36,9 +36,7 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,35 +48,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import (  # noqa: E402 - after the sys.path line above
+    PG_ADMIN_URL,
+    bench_env,
+    create_database,
+    drop_database,
+    free_port,
+    machine,
+)
+
 DB_NAME = "oneclick_bench_retention"
-PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
-ADMIN_URL = f"postgresql://postgres@{PG_HOST}:5432/postgres"
-DB_URL = f"postgres://postgres@{PG_HOST}:5432/{DB_NAME}"
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+ADMIN_URL = PG_ADMIN_URL  # set_max_wal_size talks to the server, not a database
+DB_URL = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{DB_NAME}"
+PG_HOST = PG_ADMIN_URL.split("@", 1)[-1].split("/", 1)[0]
 MESSAGES_PER_EVENT = 5
 POSTS_PER_EVENT = 5  # of the 10 an event may take
 
 
 def app_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "oneclick.settings",
-        "DJANGO_SECRET_KEY": "bench-only-secret-key-not-for-production",
-        "DJANGO_DEBUG": "false",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": DB_URL,
-        "CELERY_BROKER_URL": REDIS_URL,
-        "TRIGGER_MESSAGE_RATE": "100000000/minute",
-        "LOG_LEVEL": "ERROR",
-    }
-
-
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "unknown CPU")
-    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal"))
-    return f"{os.cpu_count()} cores ({cpu}), {mem_kb / 1024 / 1024:.0f} GB RAM, Python {platform.python_version()}"
+    return bench_env(DB_URL)
 
 
 def load_average() -> str:
@@ -217,22 +205,6 @@ def set_max_wal_size(size: str, *, restoring: bool = False) -> str | None:
     return previous
 
 
-def create_database() -> None:
-    import psycopg
-
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=app_env(), check=True)
-
-
-def drop_database() -> None:
-    import psycopg
-
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-
-
 def load(expired: int, live: int) -> tuple[int, list[str]]:
     """Bulk-load the messages and events; return the messaging button's id and open event ids."""
     from django.db import connection
@@ -363,12 +335,6 @@ def wal_state() -> tuple[int, int]:
 # --- Server -----------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(port: int, workers: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "oneclick.wsgi", "-w", str(workers),
@@ -421,7 +387,7 @@ def main() -> None:
     started = time.monotonic()
     server = None
     previous_wal_size = set_max_wal_size(args.max_wal_size)
-    create_database()
+    create_database(DB_NAME)
     try:
         print(f"Database: PostgreSQL {connection.cursor().connection.info.server_version} on {PG_HOST}, "
               f"{args.expired:,} expired + {args.live:,} live messages, {MESSAGES_PER_EVENT} per click event; "
@@ -495,7 +461,7 @@ def main() -> None:
             server.wait(timeout=30)
         connection.close()
         if not args.keep:
-            drop_database()
+            drop_database(DB_NAME)
         if previous_wal_size is not None:
             set_max_wal_size(previous_wal_size, restoring=True)
         log(f"done in {time.monotonic() - started:.0f} s (database {'kept' if args.keep else 'dropped'})")

@@ -145,8 +145,13 @@ def _store(event: ClickEvent, source: str, message_type: str, content: str, redi
         redirect_url=redirect_url,
         created_at=timezone.now(),
     )
-    transaction.on_commit(lambda: live.publish_message(message))
+    _announce(message)
     return message
+
+
+def _announce(message: Message) -> None:
+    """Tell open pages once the message is committed (live updates)."""
+    transaction.on_commit(lambda: live.publish_message(message))
 
 
 def record_response(event: ClickEvent, status: int, body: str) -> Message | None:
@@ -268,7 +273,7 @@ def _claim_and_store(
     message = Message(id=message_id, event_id=event_id, button_id=button_id, company_id=company_id,
                       resource=resource, object_id=object_id, recipient_id=recipient_id, source="custom",
                       message_type=message_type, content=content, redirect_url=redirect, created_at=now)
-    transaction.on_commit(lambda: live.publish_message(message))
+    _announce(message)
     return message
 
 
