@@ -166,6 +166,12 @@ def test_the_panel_end_to_end(
     log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/21389/")
     streams = os.environ.get("CELERY_BROKER_URL", "").startswith("redis")
     page.wait_for_selector(f'#live[data-state="{"stream" if streams else "poll"}"]')
+    if streams:
+        # On "ready" the page catches up with one panel refresh; let it land before the test stores
+        # messages behind the page's back, or it may already show the 409 case disabled.
+        page.wait_for_function(
+            "() => performance.getEntriesByType('resource').some(e => e.name.includes('/api/panel/'))"
+        )
     assert envelope(page, "Create invoice").is_hidden()
     maps = page.locator('.btn-row[data-label="Open in maps"] a')
     assert maps.get_attribute("target") == "_blank" and "noopener" in maps.get_attribute("rel")
