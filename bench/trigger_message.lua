@@ -8,6 +8,7 @@ created = 0
 other = 0
 local threads = {}
 run_offset = tonumber(os.getenv("RUN_OFFSET") or "0")
+LANES = tonumber(os.getenv("LANES") or "32")
 
 function setup(thread)
   thread:set("thread_no", #threads)
@@ -24,8 +25,11 @@ end
 
 function request()
   counter = counter + 1
-  -- Each run (RUN_OFFSET) and each thread walks its own slice of the events, one event per 10 posts.
-  local index = (run_offset + thread_no * 20000 + math.floor(counter / 10)) % #ids + 1
+  -- Each run (RUN_OFFSET) and each thread walks its own slice of the events. Consecutive requests
+  -- rotate over LANES events, so the posts in flight at once go to different events, as when each
+  -- client is an automation sending the progress messages of its own click; every event gets 10.
+  local lane = counter % LANES
+  local index = (run_offset + thread_no * 20000 + math.floor(counter / (10 * LANES)) * LANES + lane) % #ids + 1
   local body = '{"event_id": "' .. ids[index] .. '", "message": "Step <b>' .. counter .. '</b> done", "message_type": "info"}'
   return wrk.format(nil, nil, nil, body)
 end

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
 from django.core.cache import cache
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import parsers, status
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
+from rest_framework.parsers import BaseParser
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -15,7 +19,7 @@ from rest_framework.views import APIView
 
 from buttons.actions import get_own_event
 from messaging import actions
-from messaging.serializers import EventSerializer, MessageSerializer, TriggerMessageSerializer
+from messaging.serializers import EventSerializer, MessageSerializer, TriggerMessageSerializer, message_json
 
 
 class TriggerMessageThrottle(BaseThrottle):
@@ -27,8 +31,7 @@ class TriggerMessageThrottle(BaseThrottle):
     rate: str | None = None  # defaults to REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["trigger_message"]
 
     def allow_request(self, request: Request, view: APIView) -> bool:
-        rate = self.rate or api_settings.DEFAULT_THROTTLE_RATES[self.scope]
-        limit, period = SimpleRateThrottle.parse_rate(None, rate)
+        limit, period = _parse_rate(self.rate or api_settings.DEFAULT_THROTTLE_RATES[self.scope])
         now = time.time()
         window = int(now // period)
         key = f"throttle:{self.scope}:{self.get_ident(request)}:{window}"
@@ -39,22 +42,31 @@ class TriggerMessageThrottle(BaseThrottle):
         return self.wait_seconds
 
 
-_redis_clients: dict[int, Any] = {}
+@functools.lru_cache(maxsize=16)
+def _parse_rate(rate: str) -> tuple[int, int]:
+    return SimpleRateThrottle.parse_rate(None, rate)
+
+
+_redis_clients: dict[tuple[str, ...], Any] = {}
 
 
 def _count_hit(key: str, timeout: int) -> int:
-    """Increment a counter that expires with its window. On Redis: INCR + EXPIRE NX in one round trip."""
+    """Increment a counter that expires with its window; on Redis one INCR per request."""
     backend = getattr(cache, "_cache", None)
     if hasattr(backend, "get_client"):  # django.core.cache.backends.redis.RedisCache
         full_key = cache.make_and_validate_key(key)
-        # Django builds a new client object per call (costly setup); one per process is enough.
-        client = _redis_clients.get(id(backend))
+        # One client (and connection pool) per process and server list: Django keeps a cache object, with
+        # its own pool, per thread and per async context, which would open connections again and again.
+        servers = tuple(backend._servers)
+        client = _redis_clients.get(servers)
         if client is None:
-            client = _redis_clients[id(backend)] = backend.get_client(full_key, write=True)
-        pipe = client.pipeline(transaction=False)
-        pipe.incr(full_key)
-        pipe.expire(full_key, timeout, nx=True)
-        return int(pipe.execute()[0])
+            client = _redis_clients[servers] = backend.get_client(full_key, write=True)
+        count = int(client.incr(full_key))
+        if count == 1:
+            # The window's first hit sets the expiry. Should this process die in between, the key only
+            # lingers: the window is part of its name, so it is never counted again.
+            client.expire(full_key, timeout)
+        return count
     try:
         return cache.incr(key)
     except ValueError:  # the window's first request
@@ -95,10 +107,24 @@ TRIGGER_EXAMPLES = [
 ]
 
 
+class JSONOnly(BaseContentNegotiation):
+    """The endpoint speaks JSON whatever the client accepts: no Accept header parsing on the hot path."""
+
+    def select_parser(self, request: Request, parsers: list[BaseParser]) -> BaseParser | None:
+        return DefaultContentNegotiation().select_parser(request, parsers)
+
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        return renderers[0], renderers[0].media_type
+
+
 class TriggerMessageView(APIView):
     """Automations post custom messages here within 45 s of a click; the event_id is the credential."""
 
     authentication_classes: list = []
+    content_negotiation_class = JSONOnly
+    renderer_classes = [JSONRenderer]
     permission_classes = [AllowAny]
     throttle_classes = [TriggerMessageThrottle]
     parser_classes = [parsers.JSONParser, parsers.FormParser, parsers.MultiPartParser]
@@ -124,10 +150,7 @@ class TriggerMessageView(APIView):
             message = actions.add_custom_message(data)
         except actions.MessageRejected as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(
-            MessageSerializer(message, context={"viewer_id": message.recipient_id}).data,
-            status=status.HTTP_201_CREATED,
-        )
+        return Response(message_json(message, message.recipient_id), status=status.HTTP_201_CREATED)
 
 
 class EventView(APIView):

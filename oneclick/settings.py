@@ -129,14 +129,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
     }
 else:
-    # Under ASGI every request runs its sync code in a thread of its own, so per-thread persistent
-    # connections would pile up; a small psycopg pool per process shares them instead.
+    # Web requests run in a thread pool (oneclick.handlers) and Celery tasks in worker threads; a small
+    # psycopg pool per process shares connections among them instead of one per thread.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN", default=2),
         "max_size": env.int("DATABASE_POOL_MAX", default=10),
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
     }
+    # Django binds parameters client-side and never prepares; the hot path of /api/trigger-message asks
+    # for a prepared statement (messaging.actions), which psycopg only honours with a threshold set.
+    # Behind a pooler that cannot keep prepared statements (PgBouncer < 1.21 in transaction mode), set
+    # DATABASE_PREPARED_STATEMENTS=false.
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
+# Threads per web process for sync views (oneclick.handlers): they wait on the database, so no more
+# than its pool holds.
+ASGI_THREADS = env.int("ASGI_THREADS", default=env.int("DATABASE_POOL_MAX", default=10))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Celery ---------------------------------------------------------------------------------------

@@ -1,0 +1,139 @@
+"""The production ASGI application (oneclick.handlers): sync views in one worker thread, async views on
+Django's handler, bodies never lost or mixed up under concurrency, DB connections handed back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from buttons.models import Button, ClickEvent, Member
+from buttons.tests.helpers import make_event
+from messaging.models import Message
+from oneclick.asgi import application
+from oneclick.handlers import _is_async_view
+
+
+async def call(
+    method: str, path: str, body: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None, chunks: int = 1
+) -> tuple[int, dict[bytes, bytes], bytes]:
+    """One request through the ASGI application, the body delivered in `chunks` messages."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"content-length", str(len(body)).encode()), *(headers or [])],
+        "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+    }
+    size = max(1, -(-len(body) // chunks))
+    parts = [body[i:i + size] for i in range(0, len(body), size)] or [b""]
+    incoming = [{"type": "http.request", "body": part, "more_body": i < len(parts) - 1}
+                for i, part in enumerate(parts)]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if incoming:
+            return incoming.pop(0)
+        await asyncio.sleep(3600)  # the client stays connected
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await application(scope, receive, send)
+    start = sent[0]
+    headers = {name.lower(): value for name, value in start["headers"]}
+    return start["status"], headers, b"".join(m.get("body", b"") for m in sent[1:])
+
+
+JSON = [(b"content-type", b"application/json")]
+
+
+def post_message(event_id: str, message: str, chunks: int = 1):
+    body = json.dumps({"event_id": event_id, "message": message}).encode()
+    return call("POST", "/api/trigger-message", body, JSON, chunks)
+
+
+@pytest.fixture
+def events(admin_member: Member, make_button: Callable[..., Button]) -> Callable[[int], list[ClickEvent]]:
+    button = make_button()
+    return lambda n: [make_event(button, admin_member) for _ in range(n)]
+
+
+def test_only_the_live_stream_runs_on_the_async_handler() -> None:
+    assert _is_async_view("/api/stream/deal/42/")
+    assert not _is_async_view("/api/trigger-message")
+    assert not _is_async_view("/panel/deal/42/")
+    assert not _is_async_view("/no/such/page/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_body_arriving_in_pieces_is_read_whole(events: Callable[[int], list[ClickEvent]]) -> None:
+    (event,) = events(1)
+    message = "Step <b>1</b> of 3 " + "x" * 1500
+    status, headers, body = asyncio.run(post_message(str(event.pk), message, chunks=7))
+    assert status == 201, body
+    assert json.loads(body)["content"] == message
+    assert headers[b"content-type"] == b"application/json"
+    assert Message.objects.get(event=event).content == message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_never_lose_or_mix_up_bodies(events: Callable[[int], list[ClickEvent]]) -> None:
+    batch = events(30)
+
+    async def all_at_once() -> list[tuple[int, dict[bytes, bytes], bytes]]:
+        return await asyncio.gather(*(post_message(str(e.pk), f"message for {e.pk}", chunks=3) for e in batch))
+
+    answers = asyncio.run(all_at_once())
+    assert [status for status, _, _ in answers] == [201] * len(batch), [body for _, _, body in answers]
+    for event, (_, _, body) in zip(batch, answers, strict=True):
+        data = json.loads(body)
+        assert data["event_id"] == str(event.pk) and data["content"] == f"message for {event.pk}"
+        assert Message.objects.get(event=event).content == f"message for {event.pk}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_threads_hand_their_database_connection_back(
+    events: Callable[[int], list[ClickEvent]],
+) -> None:
+    batch = events(12)
+
+    async def run() -> None:
+        await asyncio.gather(*(post_message(str(e.pk), "hello") for e in batch))
+
+    asyncio.run(run())
+    # Occupy every worker thread at once and ask each whether it still holds a connection.
+    threads = application.executor._max_workers
+    barrier = threading.Barrier(threads)
+
+    def holds_connection() -> bool:
+        barrier.wait(timeout=10)
+        return connection.connection is not None
+
+    futures = [application.executor.submit(holds_connection) for _ in range(threads)]
+    assert [future.result(timeout=20) for future in futures] == [False] * threads
+
+
+@pytest.mark.django_db(transaction=True)
+def test_errors_pages_and_cookies_come_through() -> None:
+    status, _, body = asyncio.run(call("POST", "/api/trigger-message", b"{not json", JSON))
+    assert status == 400 and b"JSON" in body
+    status, _, _ = asyncio.run(call("GET", "/no/such/page/"))
+    assert status == 404
+    status, headers, body = asyncio.run(call("GET", "/login/"))
+    assert status == 200 and b"<form" in body
+    assert {b"content-security-policy", b"set-cookie"} <= headers.keys()  # the CSRF cookie for the form
+    status, _, body = asyncio.run(call("GET", "/static/panel.js"))  # WhiteNoise's streamed file, whole
+    assert status == 200 and body == (settings.BASE_DIR / "static" / "panel.js").read_bytes()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_async_stream_is_served_by_djangos_handler() -> None:
+    status, _, _ = asyncio.run(call("GET", "/api/stream/deal/42/"))
+    assert status in (401, 403)  # anonymous: refused before any streaming starts
