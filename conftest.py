@@ -15,11 +15,13 @@ from rest_framework.test import APIClient
 
 from buttons.actions import create_member
 from buttons.models import Button, Member
+from messaging.throttling import forget_leases
 
 
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
     cache.clear()  # throttle counters must not leak between tests
+    forget_leases()
     yield
 
 

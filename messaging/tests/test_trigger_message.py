@@ -155,7 +155,7 @@ def test_no_authentication_and_no_csrf_needed(event: ClickEvent) -> None:
 
 
 def test_it_is_throttled_per_client_address(event: ClickEvent, monkeypatch: pytest.MonkeyPatch) -> None:
-    from messaging.views import TriggerMessageThrottle
+    from messaging.throttling import TriggerMessageThrottle
 
     monkeypatch.setattr(TriggerMessageThrottle, "rate", "3/minute")
     statuses = [post({"event_id": str(uuid.uuid4()), "message": "guess"}).status_code for _ in range(4)]
