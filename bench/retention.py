@@ -6,9 +6,9 @@
 1. Creates the database oneclick_bench_retention, migrates it, and loads --expired messages older than
    30 days among --live recent ones (5 per click event, so 1/5 as many events of each age) with
    INSERT ... SELECT generate_series (secondary indexes are built after the load, as a restore would).
-2. Runs the app under gunicorn (`oneclick.wsgi`, 2 workers) on that database, with Redis for the cache,
-   and a load generator that POSTs valid custom messages at a fixed rate (--rate per second) to click
-   events with open windows, spread so no event gets near its quota of 10.
+2. Runs the app under gunicorn (`oneclick.asgi`, 2 uvicorn workers, as in production) on that database,
+   with Redis for the cache, and a load generator that POSTs valid custom messages at a fixed rate
+   (--rate per second) to click events with open windows, spread so no event gets near its quota of 10.
 3. Measures the trigger-message latency without the purge (the baseline), then while
    messaging.actions.purge_expired_messages deletes the expired rows, then once more without it.
    Prints rows deleted per second and the latency percentiles of each phase.
@@ -16,18 +16,22 @@ Goal: >= 100,000 rows/s, and the p99 during the purge within 20 % of the baselin
 Everything stays on 127.0.0.1; the database is dropped at the end (about 5 minutes in all).
 BENCH_VERBOSE=1 prints each phase's slowest post per second.
 
-What the runs showed (2 cores, PostgreSQL 15 with its default max_wal_size = 1 GB): the purge deletes
-~140,000 rows/s, messages at ~300,000/s and events at ~35,000/s (each needs an anti-join probe on the
-random-ordered event_id index). p50 and p90 barely move, but deleting 6 M rows writes ~1.4 GB of WAL,
-which forces checkpoints ("checkpoints are occurring too frequently" in the server log), and their
-I/O shows up as a few stalls of 100-300 ms, so p99 misses the 20 % goal. Pacing the batches (resting
-0.5x to 3x each batch's time) did not remove the stalls, only stretched them over a longer purge;
-committing the batches with synchronous_commit off made the purge faster and no worse for traffic.
-A run with max_wal_size = 4GB (now the default of this script, as in docker-compose.yml) had no
-checkpoint at all and still a p99 of 45 ms against 7 ms, so checkpoints are not the whole story: the
-posts' commits wait to flush WAL behind the purge's. What would likely meet it: messages partitioned
-by day so that retention drops a partition instead of deleting rows (almost no WAL). In steady state the hourly run
-deletes an hour's worth of messages and takes milliseconds; 5 M at once is a catch-up.
+What the runs showed (2 cores, PostgreSQL 15). The purge deletes messages at ~250,000 rows/s and
+events at ~35,000 rows/s (each needs an anti-join probe on the random-ordered event_id index). Three
+things were found and two fixed:
+- WAL volume: right after a checkpoint every page the purge empties is logged as a full-page image;
+  deleting 6 M rows wrote 1.4 GB of WAL. wal_compression=lz4 (set for the run, as docker-compose.yml
+  sets it) halves that to ~650 MB; max_wal_size=4GB keeps checkpoints out of the run.
+- Stalls of 100-300 ms, about 30 s into the purge and even after it: the pages the purge backend
+  evicts sat in the kernel's page cache until writeback flushed them all at once, and every commit's
+  WAL fsync waited behind that. The purge now sets backend_flush_after, so its writes go to disk as it
+  makes them: no post over 50 ms any more (max 16 ms).
+- What is left is a steady p50 +0.4 ms, p99 +3.5 ms while the purge runs: posts commit with
+  synchronous_commit on, so each flushes the purge's WAL written before it, and the purge takes one
+  of the two cores. Resting between batches (a quarter of each batch's time) made it worse (p99 9.6
+  ms) and the purge slower (84,000 rows/s). Messages partitioned by creation week would turn most of
+  the purge into detaching and dropping partitions, with next to no WAL, at the price of one index
+  probe per partition on every log query.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
 )
 
 DB_NAME = "oneclick_bench_retention"
-ADMIN_URL = PG_ADMIN_URL  # set_max_wal_size talks to the server, not a database
+ADMIN_URL = PG_ADMIN_URL  # set_server_setting talks to the server, not a database
 DB_URL = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{DB_NAME}"
 PG_HOST = PG_ADMIN_URL.split("@", 1)[-1].split("/", 1)[0]
 MESSAGES_PER_EVENT = 5
@@ -187,21 +191,21 @@ def summary(name: str, result: dict, rate: float) -> dict[str, float]:
 # --- Database -------------------------------------------------------------------------------------
 
 
-def set_max_wal_size(size: str, *, restoring: bool = False) -> str | None:
-    """Set the server's max_wal_size (ALTER SYSTEM + reload); returns the previous value, or None when
-    `size` is 'server'. The purge writes ~1.4 GB of WAL; with the default 1 GB that forces checkpoints."""
-    if size == "server":
+def set_server_setting(name: str, value: str, *, restoring: bool = False) -> str | None:
+    """Set a server setting (ALTER SYSTEM + reload); returns the previous value, or None when `value` is
+    'server' (keep the server's own)."""
+    if value == "server":
         return None
     import psycopg
 
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        previous = conn.execute("SHOW max_wal_size").fetchone()[0]
-        conn.execute(f"ALTER SYSTEM SET max_wal_size = '{size}'")
+        previous = conn.execute(f"SHOW {name}").fetchone()[0]
+        conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
         conn.execute("SELECT pg_reload_conf()")
     if restoring:
-        print(f"max_wal_size: restored to {size}", flush=True)
+        print(f"{name}: restored to {value}", flush=True)
     else:
-        print(f"max_wal_size: {size} for this run (the server had {previous})", flush=True)
+        print(f"{name}: {value} for this run (the server had {previous})", flush=True)
     return previous
 
 
@@ -337,7 +341,8 @@ def wal_state() -> tuple[int, int]:
 
 def start_server(port: int, workers: int) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "oneclick.wsgi", "-w", str(workers),
+        [str(Path(sys.executable).with_name("gunicorn")), "oneclick.asgi:application", "-k",
+         "uvicorn_worker.UvicornWorker", "-w", str(workers),
          "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "2048"],
         cwd=ROOT, env=app_env(), start_new_session=True,
     )
@@ -370,6 +375,9 @@ def main() -> None:
     parser.add_argument("--max-wal-size", default="4GB",
                         help="the server's max_wal_size during the run, as docker-compose.yml sets it "
                              "(restored afterwards); 'server' keeps the server's own setting")
+    parser.add_argument("--wal-compression", default="lz4",
+                        help="the server's wal_compression during the run, as docker-compose.yml sets it "
+                             "(restored afterwards); 'server' keeps the server's own setting")
     args = parser.parse_args()
 
     os.environ.update(app_env())
@@ -386,7 +394,10 @@ def main() -> None:
     print(f"Machine: {machine()}; {load_average()} before the run", flush=True)
     started = time.monotonic()
     server = None
-    previous_wal_size = set_max_wal_size(args.max_wal_size)
+    # docker-compose.yml runs PostgreSQL with these two: the purge's WAL is mostly full-page images of
+    # the pages it empties, which lz4 shrinks, and 4 GB lets it run without forced checkpoints.
+    previous = {name: set_server_setting(name, value) for name, value in
+                (("max_wal_size", args.max_wal_size), ("wal_compression", args.wal_compression))}
     create_database(DB_NAME)
     try:
         print(f"Database: PostgreSQL {connection.cursor().connection.info.server_version} on {PG_HOST}, "
@@ -400,7 +411,7 @@ def main() -> None:
             ids.write("\n".join(open_ids))
         port = free_port()
         server = start_server(port, args.workers)
-        log(f"{load_average()}; gunicorn oneclick.wsgi -w {args.workers} on 127.0.0.1:{port}; "
+        log(f"{load_average()}; gunicorn oneclick.asgi (uvicorn workers) -w {args.workers} on 127.0.0.1:{port}; "
             f"load: {args.rate:.0f} posts/s, open loop, fresh connection per post")
 
         # Warm up, and let the bulk load's after-effects (writeback, the VM's page cache) die down:
@@ -462,8 +473,9 @@ def main() -> None:
         connection.close()
         if not args.keep:
             drop_database(DB_NAME)
-        if previous_wal_size is not None:
-            set_max_wal_size(previous_wal_size, restoring=True)
+        for name, value in previous.items():
+            if value is not None:
+                set_server_setting(name, value, restoring=True)
         log(f"done in {time.monotonic() - started:.0f} s (database {'kept' if args.keep else 'dropped'})")
 
 

@@ -4,8 +4,11 @@
 
 Runs the app under gunicorn (uvicorn workers, as in production) on PostgreSQL with Redis for the
 throttle cache, drives it with wrk (64 connections), and measures accepted messages/s and p50/p99
-latency. The baseline, in the same run and on the same stack, is a bare Django view that inserts one
-row per request (bench/views.py). Goal: >= 0.8 of the baseline's throughput and p99 < 50 ms on 2 cores.
+latency. Each connection plays an automation sending the progress messages of its own clicks: the
+posts in flight at once go to different events, ten to each (trigger_message.lua). Fifty posts racing
+for one event are the race test's business (messaging/tests/test_trigger_message_race.py).
+The baseline, in the same run and on the same stack, is a bare Django view that inserts one row per
+request (bench/views.py). Goal: >= 0.8 of the baseline's throughput and p99 < 50 ms on 2 cores.
 """
 
 from __future__ import annotations

@@ -95,8 +95,10 @@ class TriggerMessageView(APIView):
             message = actions.add_custom_message(data)
         except actions.MessageRejected as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        # Rendered here, as DRF's JSONRenderer would (compact, UTF-8), without its machinery: the hot path.
+        # Rendered here as DRF's JSONRenderer would (compact UTF-8, U+2028/U+2029 escaped for JavaScript),
+        # without its machinery: this is the hot path.
         body = json.dumps(message_json(message, message.recipient_id), ensure_ascii=False, separators=(",", ":"))
+        body = body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
         return HttpResponse(body.encode(), status=status.HTTP_201_CREATED, content_type="application/json")
 
 

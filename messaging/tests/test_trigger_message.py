@@ -167,3 +167,13 @@ def test_it_is_throttled_per_client_address(event: ClickEvent, monkeypatch: pyte
         "/api/trigger-message", {"event_id": str(event.pk), "message": "hi"}, format="json"
     )
     assert other.status_code == 201
+
+
+def test_the_201_body_is_what_the_json_renderer_would_write(event: ClickEvent) -> None:
+    from rest_framework.renderers import JSONRenderer
+
+    content = "Ünïcode – line\u2028separator <b>bold</b>"
+    response = post({"event_id": str(event.pk), "message": content})
+    assert response.status_code == 201 and response["Content-Type"] == "application/json"
+    assert response.content == JSONRenderer().render(response.json())
+    assert response.json()["content"] == content
