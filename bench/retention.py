@@ -30,9 +30,9 @@ things were found and two fixed:
   synchronous_commit on, so each flushes the purge's WAL written before it, and the purge takes one
   of the two cores. Resting between batches (a quarter of each batch's time) made it worse (p99 9.6
   ms) and the purge slower (84,000 rows/s); so did batches of 1,000 committed synchronously, so that
-  posts would have less of the purge's WAL to flush (p99 1.77x, 99,559 rows/s). Messages partitioned by creation week would turn most of
-  the purge into detaching and dropping partitions, with next to no WAL, at the price of one index
-  probe per partition on every log query.
+  posts would have less of the purge's WAL to flush (p99 1.77x, 99,559 rows/s). Messages partitioned
+  by creation week would turn most of the purge into detaching and dropping partitions, with next to
+  no WAL, at the price of one index probe per partition on every log query.
 """
 
 from __future__ import annotations

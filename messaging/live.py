@@ -55,7 +55,7 @@ class _Publisher:
     and taking back the GIL around each round trip); one thread with a pipeline pays that once per batch.
     """
 
-    GATHER_SECONDS = 0.002  # what a batch waits for company; a live update is not slower to notice
+    GATHER_SECONDS = 0.002  # how long a batch waits for others to join it: nothing next to a page's ~50 ms
     BATCH_MAX = 500
 
     def __init__(self) -> None:
@@ -108,10 +108,6 @@ class _Publisher:
 
 
 _publisher = _Publisher()
-
-
-def flush() -> None:
-    _publisher.flush()
 
 
 def publish_message(message: Message) -> None:

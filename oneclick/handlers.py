@@ -6,7 +6,7 @@ costs about three times the CPU of the same request under WSGI (bench/trigger_me
 of this project is sync except the live stream, so this handler:
 
 - reads the body in the event loop (Django's read_body, the whole body before the view runs);
-- runs a *sync* views's whole request in one worker thread, through the sync middleware chain, exactly
+- runs a sync view's whole request in one worker thread, through the sync middleware chain, exactly
   as the WSGI handler does: request_started, get_response, then response.close() (request_finished),
   so DB connections are opened and handed back to the pool in that one thread;
 - hands async views (messaging.stream) to Django's ASGIHandler unchanged.
@@ -93,6 +93,11 @@ class OneHopASGIHandler(ASGIHandler):
                 body = response.content
             response.close()  # request_finished: this thread's DB connection goes back to the pool
             return response, body
+        except BaseException:
+            # Something failed outside the middleware chain (which turns errors into responses): the
+            # server answers 500, and this thread must not keep its connection out of the pool.
+            signals.request_finished.send(sender=self.__class__)
+            raise
         finally:
             body_file.close()
 

@@ -54,6 +54,19 @@ async def call(
 JSON = [(b"content-type", b"application/json")]
 
 
+def threads_holding_a_connection() -> list[bool]:
+    """Occupy every worker thread at once and ask each whether it still holds a database connection."""
+    threads = application.executor._max_workers
+    barrier = threading.Barrier(threads)
+
+    def holds_connection() -> bool:
+        barrier.wait(timeout=10)
+        return connection.connection is not None
+
+    futures = [application.executor.submit(holds_connection) for _ in range(threads)]
+    return [future.result(timeout=20) for future in futures]
+
+
 def post_message(event_id: str, message: str, chunks: int = 1):
     body = json.dumps({"event_id": event_id, "message": message}).encode()
     return call("POST", "/api/trigger-message", body, JSON, chunks)
@@ -108,16 +121,7 @@ def test_worker_threads_hand_their_database_connection_back(
         await asyncio.gather(*(post_message(str(e.pk), "hello") for e in batch))
 
     asyncio.run(run())
-    # Occupy every worker thread at once and ask each whether it still holds a connection.
-    threads = application.executor._max_workers
-    barrier = threading.Barrier(threads)
-
-    def holds_connection() -> bool:
-        barrier.wait(timeout=10)
-        return connection.connection is not None
-
-    futures = [application.executor.submit(holds_connection) for _ in range(threads)]
-    assert [future.result(timeout=20) for future in futures] == [False] * threads
+    assert not any(threads_holding_a_connection())
 
 
 @pytest.mark.django_db(transaction=True)
@@ -137,3 +141,15 @@ def test_errors_pages_and_cookies_come_through() -> None:
 def test_the_async_stream_is_served_by_djangos_handler() -> None:
     status, _, _ = asyncio.run(call("GET", "/api/stream/deal/42/"))
     assert status in (401, 403)  # anonymous: refused before any streaming starts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_outside_the_middleware_hands_the_connection_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(request: object) -> None:
+        connection.ensure_connection()  # the request got as far as the database
+        raise RuntimeError("broken before any middleware could answer")
+
+    monkeypatch.setattr(application.sync_handler, "get_response", broken)
+    with pytest.raises(RuntimeError):
+        asyncio.run(call("GET", "/login/"))
+    assert not any(threads_holding_a_connection())
