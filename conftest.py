@@ -144,6 +144,7 @@ def celery_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[str
     import uuid
     from pathlib import Path
 
+    from messaging.tests.browser_support import stop_process
     from oneclick.celery import app
 
     queue = f"test-{uuid.uuid4().hex[:12]}"
@@ -172,13 +173,7 @@ def celery_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[str
         yield queue
     finally:
         app.conf.task_always_eager, app.conf.task_default_queue = previous
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        log_path.unlink(missing_ok=True)
+        stop_process(proc, log, log_path, timeout=20)
 
 
 @pytest.fixture

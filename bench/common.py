@@ -111,6 +111,25 @@ def server(database_url: str, workers: int = 4, worker_class: str = "uvicorn_wor
         proc.wait(timeout=30)
 
 
+def insert_open_events(cursor: object, button_id: int, company_id: int, user_id: int, count: int,
+                       open_for: str) -> list[str]:
+    """Bulk-insert `count` delivered click events whose windows stay open for `open_for` (a PostgreSQL
+    interval: benchmarks outlive a real 45 s window); return their ids."""
+    cursor.execute(
+        """
+        INSERT INTO buttons_clickevent (id, button_id, company_id, user_id, resource, view, object_id,
+            selected_ids, fields, payload, created_at, window_ends_at, custom_message_count, delivery,
+            attempts, error)
+        SELECT gen_random_uuid(), %s, %s, %s, 'deal', 'details', (g %% 5000)::text, '[]', NULL, '{}',
+            now(), now() + %s::interval, 0, 'delivered', 1, ''
+        FROM generate_series(1, %s) AS g
+        RETURNING id
+        """,
+        [button_id, company_id, user_id, open_for, count],
+    )
+    return [str(row[0]) for row in cursor.fetchall()]
+
+
 def require_wrk() -> str:
     wrk = shutil.which("wrk")
     if wrk is None:

@@ -59,6 +59,7 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
     create_database,
     drop_database,
     free_port,
+    insert_open_events,
     machine,
 )
 
@@ -280,19 +281,7 @@ def load(expired: int, live: int) -> tuple[int, list[str]]:
             cur.execute(definition)
         log(f"built {len(indexes)} secondary indexes in {time.monotonic() - t0:.0f} s")
         # Open windows for the load generator: its posts must be accepted (201) all along.
-        cur.execute(
-            """
-            INSERT INTO buttons_clickevent (id, button_id, company_id, user_id, resource, view, object_id,
-                selected_ids, fields, payload, created_at, window_ends_at, custom_message_count, delivery,
-                attempts, error)
-            SELECT gen_random_uuid(), %s, %s, %s, 'deal', 'details', (g %% 5000)::text, '[]', NULL, '{}',
-                now(), now() + interval '2 hours', 0, 'delivered', 1, ''
-            FROM generate_series(1, 40000) AS g
-            RETURNING id
-            """,
-            [first_button, company, user],
-        )
-        open_ids = [str(row[0]) for row in cur.fetchall()]
+        open_ids = insert_open_events(cur, first_button, company, user, 40_000, "2 hours")
     t0 = time.monotonic()
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE messaging_message")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_env, machine, run_wrk, scratch_database, server
+from bench.common import bench_env, insert_open_events, machine, run_wrk, scratch_database, server
 
 SCRIPT = Path(__file__).with_name("trigger_message.lua")
 EVENTS = 600_000
@@ -43,18 +43,7 @@ def seed(database_url: str) -> list[str]:
     button = Button.objects.create(company=member.company, label="Bench", url="https://hooks.example.com/x",
                                    resource="deal", messaging_enabled=True)
     with connection.cursor() as cursor:
-        # Windows far in the future: the benchmark outlives a real 45 s window.
-        cursor.execute(
-            """
-            INSERT INTO buttons_clickevent (id, button_id, company_id, user_id, resource, view, object_id,
-                selected_ids, fields, payload, created_at, window_ends_at, custom_message_count, delivery,
-                attempts, error)
-            SELECT gen_random_uuid(), %s, %s, %s, 'deal', 'details', (i %% 5000)::text, '[]', NULL, '{}',
-                now(), now() + interval '1 day', 0, 'delivered', 1, ''
-            FROM generate_series(1, %s) AS i
-            """,
-            [button.pk, member.company_id, member.user_id, EVENTS],
-        )
+        insert_open_events(cursor, button.pk, member.company_id, member.user_id, EVENTS, "1 day")
         cursor.execute("ANALYZE")
         cursor.execute("SELECT id FROM buttons_clickevent ORDER BY random()")
         return [str(row[0]) for row in cursor.fetchall()]

@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,14 +78,19 @@ def app_server(database_url: str, *, broker_url: str | None = None, settings: st
             time.sleep(0.1)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        log_path.unlink(missing_ok=True)
+        stop_process(proc, log, log_path, timeout=10)
+
+
+def stop_process(proc: subprocess.Popen, log: Any, log_path: Path, timeout: float) -> None:
+    """Stop a helper process (killed if it does not stop in time) and remove its log."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+    log_path.unlink(missing_ok=True)
 
 
 @contextmanager
