@@ -1,5 +1,7 @@
 """Retention: messages older than 30 days go for good, then the click events left without messages."""
 
+import re
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from io import StringIO
@@ -65,8 +67,11 @@ def test_it_deletes_in_bounded_batches(admin_member: Member, make_button: Callab
         result = purge_expired_messages(batch_size=3)
     assert result == PurgeResult(messages=10, events=5, cleared=0)
     deletes = [q["sql"] for q in queries.captured_queries if "DELETE" in q["sql"].upper()]
-    # 10 messages in batches of 3 (3+3+3+1), 5 events (3+2): one short statement each.
-    assert len(deletes) == 6 and all("LIMIT 3" in sql for sql in deletes)
+    assert all("LIMIT 3" in sql for sql in deletes)
+    # 10 messages in batches of 3 (3+3+3+1), 5 events (3+2): one short statement each, in the table that
+    # holds them (on PostgreSQL other day partitions are asked once each and have none).
+    per_table = Counter(re.search(r"DELETE FROM (\S+)", sql)[1] for sql in deletes)
+    assert sorted(n for n in per_table.values() if n > 1) == [2, 4]
     assert list(ClickEvent.objects.all()) == [fresh]
     assert list(Message.objects.values_list("content", flat=True)) == ["fresh"]
 
