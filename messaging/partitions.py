@@ -1,11 +1,11 @@
 """Daily partitions of the two tables retention empties (PostgreSQL only).
 
-Retention removes a whole day of messages and click events by detaching and dropping that day's
-partition: next to no WAL and no row-by-row work, so live traffic does not feel it (bench/retention.py).
-The rows a drop cannot take (a partly expired day, rows in the DEFAULT partition) are still deleted in
-batches by messaging.actions. Partitions are ranges of `created_at` in UTC days, named
-`<table>_pYYYYMMDD`; a DEFAULT partition takes any row outside them, so an insert never fails for want of
-a partition (a clock far off, or a beat that has not run for a week), it is only purged the slow way.
+Retention removes a whole day of messages and click events by dropping that day's partition: next to
+no WAL and no row-by-row work, so live traffic does not feel it (bench/retention.py). The rows a drop
+cannot take (a partly expired day, rows in the DEFAULT partition) are still deleted in batches by
+messaging.actions. Partitions are ranges of `created_at` in UTC days, named `<table>_pYYYYMMDD`; a
+DEFAULT partition takes any row outside them, so an insert never fails for want of a partition (a clock
+far off, or a beat that has not run for a week), it is only purged the slow way.
 
 On SQLite nothing here applies: `leaf_tables()` returns the table itself.
 """
@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import logging
 import re
+import time as pytime
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
+from psycopg.errors import LockNotAvailable
 
 logger = logging.getLogger(__name__)
 
 DAYS_AHEAD = 7  # partitions made ahead of time by each retention run (hourly) and by the migration
-DROP_LOCK_TIMEOUT = "2s"  # a DETACH waits no longer than this for running queries; the next run retries
+DROP_LOCK_TIMEOUT = "100ms"  # how long a drop may wait for running queries (posts queue behind it)
+DROP_ATTEMPTS = 5
+DROP_RETRY_PAUSE = 0.5  # seconds
 
 # Storage parameters each new partition gets (a partitioned parent cannot hold them): every custom
 # message bumps its event's counter, and room left on each page keeps that update in place (HOT).
@@ -129,52 +133,41 @@ def ensure_partitions(table: str, first: date, last: date) -> int:
     return made
 
 
-def _drop_leftovers(table: str) -> None:
-    """Drop day tables a run detached but did not get to drop (it was stopped between the two steps)."""
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT relname FROM pg_class WHERE relkind = 'r' AND NOT relispartition AND relname ~ %s",
-            [f"^{re.escape(table)}_p[0-9]{{8}}$"],
-        )
-        leftovers = [row[0] for row in cursor.fetchall()]
-    for name in leftovers:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE {quote(name)}")
+def _drop(table: str, name: str) -> int | None:
+    """Drop partition `name` of `table`; returns how many rows it held, None if it could not.
 
-
-def drop_partitions_before(table: str, limit: datetime, *, keep_if_newer: str | None = None) -> int:
-    """Detach and drop each day partition of `table` that ends at or before `limit`; returns its rows.
-
-    `keep_if_newer` names a timestamp column: a partition holding a row at or after `limit` in that
-    column is kept (its expired rows are then deleted row by row instead).
+    Dropped while attached, not detached first: DETACH turns the partition's foreign keys into
+    constraints of their own (triggers on the button, company and user tables), and dropping those takes
+    an exclusive lock on those tables, which every post needs (bench/retention.py saw deadlocks).
+    Dropping an attached partition locks the parent table only, for a moment.
     """
     quote = connection.ops.quote_name
-    _drop_leftovers(table)
-    removed = 0
-    for part in partitions(table):
-        if part.upper is None or part.upper > limit:
-            continue
+    for attempt in range(1, DROP_ATTEMPTS + 1):
         try:
             with transaction.atomic(), connection.cursor() as cursor:
-                if keep_if_newer:
-                    cursor.execute(
-                        f"SELECT EXISTS (SELECT 1 FROM {quote(part.name)} WHERE {quote(keep_if_newer)} >= %s)",  # noqa: S608
-                        [limit],
-                    )
-                    if cursor.fetchone()[0]:
-                        continue
-                cursor.execute(f"SELECT count(*) FROM {quote(part.name)}")  # noqa: S608
+                cursor.execute(f"SELECT count(*) FROM {quote(name)}")  # noqa: S608
                 rows = cursor.fetchone()[0]
-                # DETACH takes an exclusive lock on the parent for a moment; bounded, so a long query
-                # on the table cannot make every post queue behind the DETACH.
+                # Every query that comes after the DROP queues behind it while it waits for its lock: it
+                # waits briefly, then tries again.
                 cursor.execute(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'")
-                cursor.execute(f"ALTER TABLE {quote(table)} DETACH PARTITION {quote(part.name)}")
-            # Dropped in a transaction of its own, so the files are unlinked without the parent's lock.
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(f"DROP TABLE {quote(part.name)}")
-        except DatabaseError as exc:
-            logger.warning("Could not drop partition %s (the next run retries): %s", part.name, exc)
-            continue
-        removed += rows
+                cursor.execute(f"DROP TABLE {quote(name)}")
+            return rows
+        except OperationalError as exc:
+            waited = isinstance(exc.__cause__, LockNotAvailable)  # lock_timeout: a long query holds the table
+            if not waited or attempt == DROP_ATTEMPTS:
+                logger.warning("Could not drop partition %s (the next run retries): %s", name, exc)
+                return None
+            pytime.sleep(DROP_RETRY_PAUSE)
+    return None
+
+
+def drop_partitions_before(table: str, limit: datetime) -> int:
+    """Drop each day partition of `table` that ends at or before `limit`; returns the rows they held.
+
+    A partition it cannot drop stays; its rows are then deleted row by row (messaging.actions).
+    """
+    removed = 0
+    for part in partitions(table):
+        if part.upper is not None and part.upper <= limit:
+            removed += _drop(table, part.name) or 0
     return removed

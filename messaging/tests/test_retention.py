@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from buttons.models import Button, ClickEvent, Member
 from buttons.tests.helpers import make_event, make_message
 from messaging import tasks
-from messaging.actions import PurgeResult, purge_expired_messages
+from messaging.actions import MESSAGE_LAG, PurgeResult, purge_expired_messages, record_response
 from messaging.models import Message
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -122,3 +122,16 @@ def test_the_purge_command_prints_what_it_removed(admin_member: Member, make_but
         "Removed 3 messages and 2 click events older than 30 days, and 0 messages of cleared logs."
     )
     assert Message.objects.count() == 1 and ClickEvent.objects.count() == 1
+
+
+def test_a_webhook_answer_that_comes_more_than_a_day_late_stays_on_the_event(
+    admin_member: Member, make_button: Callable[..., Button]
+) -> None:
+    # Retention drops a day of click events once the messages of that day and the next are gone, so no
+    # message may be written for a click older than MESSAGE_LAG (a worker that was down for days).
+    event = click_at(T0, make_button(), admin_member)
+    with time_machine.travel(T0 + MESSAGE_LAG + timedelta(minutes=1), tick=False):
+        assert record_response(event, 200, "Invoice created") is None
+    with time_machine.travel(T0 + MESSAGE_LAG - timedelta(minutes=1), tick=False):
+        assert record_response(event, 200, "Invoice created") is not None
+    assert list(Message.objects.values_list("content", flat=True)) == ["Invoice created"]
