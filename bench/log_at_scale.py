@@ -152,6 +152,7 @@ def measure() -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
+    from buttons.actions import get_own_event
     from buttons.models import Button
     from messaging import actions
     from messaging.models import Message
@@ -173,6 +174,14 @@ def measure() -> None:
     def page(button: Button, before: int | None = None) -> Callable[[], object]:
         return lambda: actions.message_page(button, alice.pk, "deal", "busy", before=before, limit=20)
 
+    # The clicker's event as GET /api/events/<id>/ reads it: looked up by id alone, then its messages.
+    recent = (Message.objects.filter(object_id="busy", recipient=alice).order_by("-created_at")
+              .values_list("event_id", flat=True).first())
+
+    def clicked_event() -> object:
+        user = user_model(pk=1, username="u1")
+        return list(actions.event_messages(get_own_event(user, recent)))
+
     def baseline() -> object:
         with connection.cursor() as cursor:
             cursor.execute("SELECT id, label FROM buttons_button WHERE id = %s", [2])
@@ -188,6 +197,7 @@ def measure() -> None:
         ("log page 1, public button, busy record", page(public), 25),
         ("log page 1, private button (own messages)", page(private), 25),
         ("log page 251 (before=cursor), public button", page(public, deep.pk), 25),
+        ("the clicker's event and its messages (by id)", clicked_event, None),
     ]
     print(f"\n{'measured over ' + str(RUNS) + ' runs':<48}{'p50 ms':>9}{'p95 ms':>9}   goal")
     for label, fn, goal in rows:
@@ -198,6 +208,7 @@ def measure() -> None:
     explain("log page (public button)", page(public))
     explain("log page (private button)", page(private))
     explain("log page with a cursor", page(public, deep.pk))
+    explain("the clicker's event", clicked_event)
 
 
 def machine() -> str:

@@ -435,6 +435,14 @@ def main() -> None:
         during = Load(port, ids.name, posts, args.rate, 600)
         time.sleep(1)
         wal_before = wal_state()
+        if os.environ.get("BENCH_VERBOSE"):  # what each partition drop took
+            import logging
+
+            handler = logging.StreamHandler(sys.stdout)
+            handler.setFormatter(logging.Formatter("    %(asctime)s %(message)s"))
+            drops = logging.getLogger("messaging.partitions")
+            drops.addHandler(handler)
+            drops.setLevel(logging.INFO)
         t0 = time.monotonic()
         result = actions.purge_expired_messages(batch_size=batch_size)
         purge_seconds = time.monotonic() - t0

@@ -681,7 +681,8 @@ def purge_expired_messages(
         # the cut-off: such an event waits for its last message to expire (NOT EXISTS on the event_id
         # index; on PostgreSQL bounded by MESSAGE_LAG, so it looks in one or two day partitions).
         within_lag = (
-            " AND m.created_at >= e.created_at AND m.created_at < e.created_at + interval '1 day'"
+            " AND m.created_at >= e.created_at"
+            f" AND m.created_at < e.created_at + interval '{int(MESSAGE_LAG.total_seconds())} seconds'"
             if connection.vendor == "postgresql" else ""
         )
         for table in partitions.leaf_tables(events_table):

@@ -143,6 +143,7 @@ def _drop(table: str, name: str) -> int | None:
     """
     quote = connection.ops.quote_name
     for attempt in range(1, DROP_ATTEMPTS + 1):
+        started = pytime.monotonic()
         try:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(f"SELECT count(*) FROM {quote(name)}")  # noqa: S608
@@ -151,6 +152,7 @@ def _drop(table: str, name: str) -> int | None:
                 # waits briefly, then tries again.
                 cursor.execute(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'")
                 cursor.execute(f"DROP TABLE {quote(name)}")
+            logger.info("Dropped partition %s (%d rows) in %.0f ms", name, rows, (pytime.monotonic() - started) * 1000)
             return rows
         except OperationalError as exc:
             waited = isinstance(exc.__cause__, LockNotAvailable)  # lock_timeout: a long query holds the table
