@@ -106,9 +106,7 @@ def load(cursor: object) -> None:
         print(f"  loaded {name:<9} {cursor.rowcount:>11,} rows in {time.perf_counter() - started:6.1f} s")
     started = time.perf_counter()
     for _, definition in indexes:
-        # pg_indexes shows a partitioned table's index as ON ONLY (the parent alone); built on the
-        # parent, it is built on every day partition too.
-        cursor.execute(definition.replace(" ON ONLY ", " ON "))
+        cursor.execute(definition)
     cursor.execute("SET session_replication_role = DEFAULT")
     for table in ("buttons_company", "auth_user", "buttons_member", "buttons_button", "buttons_clickevent",
                   "messaging_message"):

@@ -225,15 +225,6 @@ def load(expired: int, live: int) -> tuple[int, list[str]]:
         for n in range(10)
     ]
     first_button, company, user = buttons[0].pk, member.company_id, member.user_id
-    # The day partitions an instance that has run for two months has (the hourly retention run makes
-    # each a week ahead), so the rows land in their days as they would have.
-    from datetime import date, timedelta
-
-    from messaging import partitions
-
-    today = date.today()
-    for table in ("messaging_message", "buttons_clickevent"):
-        partitions.ensure_partitions(table, today - timedelta(days=61), today + timedelta(days=partitions.DAYS_AHEAD))
     with connection.cursor() as cur:
         # Secondary indexes are built after the load, as a restore would; FK checks are skipped
         # (every reference is valid by construction).
@@ -287,7 +278,7 @@ def load(expired: int, live: int) -> tuple[int, list[str]]:
         cur.execute("SET maintenance_work_mem = '512MB'")
         cur.execute("SET max_parallel_maintenance_workers = 2")
         for _, definition in indexes:
-            cur.execute(definition.replace(" ON ONLY ", " ON "))  # parent and its partitions
+            cur.execute(definition)
         log(f"built {len(indexes)} secondary indexes in {time.monotonic() - t0:.0f} s")
         # Open windows for the load generator: its posts must be accepted (201) all along.
         open_ids = insert_open_events(cur, first_button, company, user, 40_000, "2 hours")
@@ -309,20 +300,14 @@ def explain(batch_size: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from messaging import partitions
-
     cutoff = timezone.now() - timedelta(days=settings.MESSAGE_RETENTION_DAYS)
-    # The day that holds the cut-off is deleted row by row (earlier days are dropped whole).
-    day = partitions.partition_name("", cutoff.date())
-    messages, events = f"messaging_message{day}", f"buttons_clickevent{day}"
     with connection.cursor() as cur:
         for title, sql in (
-            ("messages", f"DELETE FROM {messages} WHERE id = ANY(ARRAY(SELECT id FROM {messages} "
+            ("messages", "DELETE FROM messaging_message WHERE id = ANY(ARRAY(SELECT id FROM messaging_message "
                          "WHERE created_at >= '1970-01-01' AND created_at < %s ORDER BY created_at LIMIT %s))"),
-            ("events", f"DELETE FROM {events} WHERE id = ANY(ARRAY(SELECT e.id FROM {events} e "
+            ("events", "DELETE FROM buttons_clickevent WHERE id = ANY(ARRAY(SELECT e.id FROM buttons_clickevent e "
                        "WHERE e.created_at >= '1970-01-01' AND e.created_at < %s AND NOT EXISTS (SELECT 1 FROM "
-                       "messaging_message m WHERE m.event_id = e.id AND m.created_at >= e.created_at "
-                       "AND m.created_at < e.created_at + interval '1 day') ORDER BY e.created_at LIMIT %s))"),
+                       "messaging_message m WHERE m.event_id = e.id) ORDER BY e.created_at LIMIT %s))"),
         ):
             cur.execute("EXPLAIN " + sql, [cutoff, batch_size])
             plan = "\n".join("      " + row[0] for row in cur.fetchall())
@@ -435,14 +420,6 @@ def main() -> None:
         during = Load(port, ids.name, posts, args.rate, 600)
         time.sleep(1)
         wal_before = wal_state()
-        if os.environ.get("BENCH_VERBOSE"):  # what each partition drop took
-            import logging
-
-            handler = logging.StreamHandler(sys.stdout)
-            handler.setFormatter(logging.Formatter("    %(asctime)s %(message)s"))
-            drops = logging.getLogger("messaging.partitions")
-            drops.addHandler(handler)
-            drops.setLevel(logging.INFO)
         t0 = time.monotonic()
         result = actions.purge_expired_messages(batch_size=batch_size)
         purge_seconds = time.monotonic() - t0

@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from buttons.models import LIST_OBJECT_ID, Button, ClickEvent
-from messaging import live, partitions
+from messaging import live
 from messaging.models import MESSAGE_TYPE_NAMES, Message
 from messaging.validation import IllegalMessage, validate_message
 
@@ -30,14 +30,6 @@ logger = logging.getLogger(__name__)
 
 NOT_FOUND_OR_EXPIRED = "Not found or the event window is expired"
 MAX_URL_LENGTH = 2000
-# Every message of a click is written within this long after it: custom messages in its 45-second
-# window, the webhook's answer when delivery ends. A later answer is kept on the click event only.
-# Retention relies on it: a day of click events is dropped once the messages of that day and the
-# next are gone (partitions.py), and no message is left pointing at a dropped event.
-MESSAGE_LAG = timedelta(days=1)
-# A custom message's claim looks for its event among the clicks of the last day only, so PostgreSQL
-# probes one or two day partitions, not all of them (windows last EVENT_WINDOW_SECONDS).
-CLAIM_LOOKBACK = timedelta(days=1)
 
 
 class MessageRejected(Exception):
@@ -141,12 +133,7 @@ def _json_object(text: str) -> dict[str, Any] | None:
 # --- Storing --------------------------------------------------------------------------------------
 
 
-def _store(event: ClickEvent, source: str, message_type: str, content: str, redirect_url: str) -> Message | None:
-    now = timezone.now()
-    if event.created_at and now - event.created_at > MESSAGE_LAG:
-        logger.warning("Event %s is older than %s: its delivery result is kept on the event, not as a message.",
-                       event.pk, MESSAGE_LAG)
-        return None
+def _store(event: ClickEvent, source: str, message_type: str, content: str, redirect_url: str) -> Message:
     message = Message.objects.create(
         event=event,
         button_id=event.button_id,
@@ -158,7 +145,7 @@ def _store(event: ClickEvent, source: str, message_type: str, content: str, redi
         message_type=message_type,
         content=content,
         redirect_url=redirect_url,
-        created_at=now,
+        created_at=timezone.now(),
     )
     _announce(message)
     return message
@@ -231,7 +218,7 @@ _CLAIM_SQL = """
     UPDATE {event} SET custom_message_count = {event}.custom_message_count + 1
     FROM {button}
     WHERE {event}.id = %s AND {button}.id = {event}.button_id AND {button}.messaging_enabled
-      AND {event}.window_ends_at > %s AND {event}.custom_message_count < %s AND {event}.created_at > %s
+      AND {event}.window_ends_at > %s AND {event}.custom_message_count < %s
     RETURNING {event}.button_id, {event}.company_id, {event}.resource, {event}.object_id, {event}.user_id
 """
 # PostgreSQL only: the claim and the insert in one statement (one round trip, atomic on its own), the
@@ -265,7 +252,6 @@ def _claim_params(event_id: uuid.UUID, now: datetime) -> list[object]:
         ClickEvent._meta.pk.get_db_prep_value(event_id, connection),
         connection.ops.adapt_datetimefield_value(now),
         settings.MAX_CUSTOM_MESSAGES,
-        connection.ops.adapt_datetimefield_value(now - CLAIM_LOOKBACK),
     ]
 
 
@@ -284,8 +270,7 @@ def _claim_and_store(
     event_id: uuid.UUID, now: datetime, message_type: str, content: str, redirect: str
 ) -> Message | None:
     sql = _claim_and_insert_sql()
-    params = [event_id, now, settings.MAX_CUSTOM_MESSAGES, now - CLAIM_LOOKBACK,
-              event_id, message_type, content, redirect, now]
+    params = [event_id, now, settings.MAX_CUSTOM_MESSAGES, event_id, message_type, content, redirect, now]
     connection.ensure_connection()
     # A server-side prepared statement on the raw psycopg connection: Django's cursors bind parameters
     # client-side, so PostgreSQL would plan this UPDATE-join-INSERT afresh for every post, about twice
@@ -626,23 +611,15 @@ def delete_cleared_messages(button_id: int, *, batch_size: int = PURGE_BATCH_SIZ
     cleared_at = Button.objects.filter(pk=button_id).values_list("messages_cleared_at", flat=True).first()
     if cleared_at is None:
         return 0
-    deleted = 0
-    # Partition by partition (each a plain table): a DELETE through the parent would look every id up
-    # in every day's primary key.
-    for table in partitions.leaf_tables(Message._meta.db_table):
-        # Ordered as msg_record_log_idx is, so the batch walks that index within this button's entries
-        # (the planner would otherwise seq-scan for a button with many rows, re-reading the dead ones).
-        deleted += _delete_in_batches(
-            f"SELECT id FROM {table} WHERE button_id = %s AND created_at <= %s"  # noqa: S608
-            " ORDER BY resource, object_id, created_at DESC",
-            [button_id, connection.ops.adapt_datetimefield_value(cleared_at)],
-            table=table, batch_size=batch_size, keyset=False,
-        )
-    return deleted
-
-
-def _out_of_time(deadline: float | None) -> bool:
-    return deadline is not None and time.monotonic() > deadline
+    table = Message._meta.db_table
+    # Ordered as msg_record_log_idx is, so the batch walks that index within this button's entries
+    # (the planner would otherwise seq-scan for a button with many rows, re-reading the dead ones).
+    return _delete_in_batches(
+        f"SELECT id FROM {table} WHERE button_id = %s AND created_at <= %s"  # noqa: S608
+        " ORDER BY resource, object_id, created_at DESC",
+        [button_id, connection.ops.adapt_datetimefield_value(cleared_at)],
+        table=table, batch_size=batch_size, keyset=False,
+    )
 
 
 def purge_expired_messages(
@@ -651,49 +628,29 @@ def purge_expired_messages(
     """Retention: delete messages older than MESSAGE_RETENTION_DAYS, then the click events of that age
     that have no messages left, then what recent Clear all messages left behind.
 
-    On PostgreSQL whole expired days go first, by dropping their partitions; what is left (a partly
-    expired day, the DEFAULT partition, SQLite) is deleted in batches. `max_seconds` bounds one run;
-    whatever is left waits for the next (the beat task runs hourly).
+    `max_seconds` bounds one run; whatever is left waits for the next (the beat task runs hourly).
     """
     now = now or timezone.now()
-    cutoff_at = now - timedelta(days=settings.MESSAGE_RETENTION_DAYS)
-    cutoff = connection.ops.adapt_datetimefield_value(cutoff_at)
+    cutoff = connection.ops.adapt_datetimefield_value(now - timedelta(days=settings.MESSAGE_RETENTION_DAYS))
     deadline = time.monotonic() + max_seconds if max_seconds else None
     messages_table, events_table = Message._meta.db_table, ClickEvent._meta.db_table
-    for table in (messages_table, events_table):
-        partitions.ensure_partitions(table, now.date(), now.date() + timedelta(days=partitions.DAYS_AHEAD))
-
-    messages = partitions.drop_partitions_before(messages_table, cutoff_at)
-    for table in partitions.leaf_tables(messages_table):
-        if _out_of_time(deadline):
-            break
-        # Walks msg_created_idx oldest first.
-        messages += _delete_in_batches(
-            f"SELECT id FROM {table} WHERE created_at >= %s AND created_at < %s ORDER BY created_at",  # noqa: S608
-            [cutoff], table=table, batch_size=batch_size, deadline=deadline,
-        )
+    # Both scans walk the created_at indexes (msg_created_idx, event_created_idx) oldest first.
+    messages = _delete_in_batches(
+        f"SELECT id FROM {messages_table} WHERE created_at >= %s AND created_at < %s"  # noqa: S608
+        " ORDER BY created_at",
+        [cutoff], table=messages_table, batch_size=batch_size, deadline=deadline,
+    )
     events = 0
-    if not _out_of_time(deadline):
-        # A day of events goes whole once no message can point at it: every message is written within
-        # MESSAGE_LAG of its click, and those older than the cut-off are gone by now.
-        events = partitions.drop_partitions_before(events_table, cutoff_at - MESSAGE_LAG)
+    if deadline is None or time.monotonic() < deadline:
         # An event's messages are never older than the event, but they may be a little younger than
-        # the cut-off: such an event waits for its last message to expire (NOT EXISTS on the event_id
-        # index; on PostgreSQL bounded by MESSAGE_LAG, so it looks in one or two day partitions).
-        within_lag = (
-            " AND m.created_at >= e.created_at"
-            f" AND m.created_at < e.created_at + interval '{int(MESSAGE_LAG.total_seconds())} seconds'"
-            if connection.vendor == "postgresql" else ""
+        # the cut-off: such an event waits for its last message to expire (NOT EXISTS on the
+        # event_id index).
+        events = _delete_in_batches(
+            f"SELECT e.id FROM {events_table} e WHERE e.created_at >= %s AND e.created_at < %s"  # noqa: S608
+            f" AND NOT EXISTS (SELECT 1 FROM {messages_table} m WHERE m.event_id = e.id)"
+            " ORDER BY e.created_at",
+            [cutoff], table=events_table, batch_size=batch_size, deadline=deadline,
         )
-        for table in partitions.leaf_tables(events_table):
-            if _out_of_time(deadline):
-                break
-            events += _delete_in_batches(
-                f"SELECT e.id FROM {table} e WHERE e.created_at >= %s AND e.created_at < %s"  # noqa: S608
-                f" AND NOT EXISTS (SELECT 1 FROM {messages_table} m WHERE m.event_id = e.id{within_lag})"
-                " ORDER BY e.created_at",
-                [cutoff], table=table, batch_size=batch_size, deadline=deadline,
-            )
     cleared = 0
     # A clearing task that never ran (the broker was down) is made good here; older clears than the
     # retention period need nothing, their messages have expired anyway.
@@ -701,7 +658,7 @@ def purge_expired_messages(
         messages_cleared_at__gt=now - timedelta(days=settings.MESSAGE_RETENTION_DAYS)
     ).values_list("pk", flat=True)
     for button_id in recent_clears.iterator():
-        if _out_of_time(deadline):
+        if deadline is not None and time.monotonic() > deadline:
             break
         cleared += delete_cleared_messages(button_id, batch_size=batch_size)
     return PurgeResult(messages=messages, events=events, cleared=cleared)

@@ -15,12 +15,7 @@ MESSAGE_TYPE_NAMES = frozenset(name for name, _ in MESSAGE_TYPES)
 
 
 class Message(models.Model):
-    # No database constraint: both tables are partitioned by day on PostgreSQL (messaging/partitions.py)
-    # and a foreign key to a partitioned table must include its partition key. Messages are only written
-    # for an event the same statement or transaction has just found and locked, Django's collector
-    # deletes an event's messages with it, and retention drops a day of events only once their messages
-    # are gone.
-    event = models.ForeignKey(ClickEvent, on_delete=models.CASCADE, related_name="messages", db_constraint=False)
+    event = models.ForeignKey(ClickEvent, on_delete=models.CASCADE, related_name="messages")
     # Denormalised from the event so the log and the panel read one table.
     button = models.ForeignKey(Button, on_delete=models.CASCADE, related_name="messages")
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")

@@ -1,7 +1,5 @@
 """Retention: messages older than 30 days go for good, then the click events left without messages."""
 
-import re
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from io import StringIO
@@ -14,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from buttons.models import Button, ClickEvent, Member
 from buttons.tests.helpers import make_event, make_message
 from messaging import tasks
-from messaging.actions import MESSAGE_LAG, PurgeResult, purge_expired_messages, record_response
+from messaging.actions import PurgeResult, purge_expired_messages
 from messaging.models import Message
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -67,11 +65,8 @@ def test_it_deletes_in_bounded_batches(admin_member: Member, make_button: Callab
         result = purge_expired_messages(batch_size=3)
     assert result == PurgeResult(messages=10, events=5, cleared=0)
     deletes = [q["sql"] for q in queries.captured_queries if "DELETE" in q["sql"].upper()]
-    assert all("LIMIT 3" in sql for sql in deletes)
-    # 10 messages in batches of 3 (3+3+3+1), 5 events (3+2): one short statement each, in the table that
-    # holds them (on PostgreSQL other day partitions are asked once each and have none).
-    per_table = Counter(re.search(r"DELETE FROM (\S+)", sql)[1] for sql in deletes)
-    assert sorted(n for n in per_table.values() if n > 1) == [2, 4]
+    # 10 messages in batches of 3 (3+3+3+1), 5 events (3+2): one short statement each.
+    assert len(deletes) == 6 and all("LIMIT 3" in sql for sql in deletes)
     assert list(ClickEvent.objects.all()) == [fresh]
     assert list(Message.objects.values_list("content", flat=True)) == ["fresh"]
 
@@ -122,16 +117,3 @@ def test_the_purge_command_prints_what_it_removed(admin_member: Member, make_but
         "Removed 3 messages and 2 click events older than 30 days, and 0 messages of cleared logs."
     )
     assert Message.objects.count() == 1 and ClickEvent.objects.count() == 1
-
-
-def test_a_webhook_answer_that_comes_more_than_a_day_late_stays_on_the_event(
-    admin_member: Member, make_button: Callable[..., Button]
-) -> None:
-    # Retention drops a day of click events once the messages of that day and the next are gone, so no
-    # message may be written for a click older than MESSAGE_LAG (a worker that was down for days).
-    event = click_at(T0, make_button(), admin_member)
-    with time_machine.travel(T0 + MESSAGE_LAG + timedelta(minutes=1), tick=False):
-        assert record_response(event, 200, "Invoice created") is None
-    with time_machine.travel(T0 + MESSAGE_LAG - timedelta(minutes=1), tick=False):
-        assert record_response(event, 200, "Invoice created") is not None
-    assert list(Message.objects.values_list("content", flat=True)) == ["Invoice created"]
