@@ -30,9 +30,20 @@ things were found and two fixed:
   synchronous_commit on, so each flushes the purge's WAL written before it, and the purge takes one
   of the two cores. Resting between batches (a quarter of each batch's time) made it worse (p99 9.6
   ms) and the purge slower (84,000 rows/s); so did batches of 1,000 committed synchronously, so that
-  posts would have less of the purge's WAL to flush (p99 1.77x, 99,559 rows/s). Messages partitioned
-  by creation week would turn most of the purge into detaching and dropping partitions, with next to
-  no WAL, at the price of one index probe per partition on every log query.
+  posts would have less of the purge's WAL to flush (p99 1.77x, 99,559 rows/s).
+Tried later and reverted (AMD EPYC, 2 cores; this machine's p99 moves by tens of percent between
+purge-free windows of the same run, hence the pooled baseline):
+- Messages and click events partitioned by creation day (UTC), a DEFAULT partition, expired days
+  dropped: 6 M rows in 8.2 s (733,000 rows/s) and 5 MB of WAL instead of 665 MB, but p99 still 2.1x
+  (each DROP holds the parent's lock for 15-50 ms under load and makes every connection re-plan), 1.6x
+  with drops 0.5 s apart; and planning over ~40 partitions costs 5-10 ms per ORM query, which tripled
+  bench/log_at_scale.py (2 M messages: panel p50 11.5 -> 28.6 ms, log page 2.6 -> 10.7 ms). Detaching
+  before dropping is worse: DETACH turns the partition's foreign keys into constraints of their own,
+  and dropping those locks the button, company and user tables every post reads (deadlocks seen).
+- Walking expired click events and deleting each batch's messages with them: slower (72,000 vs
+  125,000 rows/s at 1 M).
+- wal_writer_delay = 10ms, so that posts find the purge's WAL already flushed: no better (p99 2.1x and
+  4.4x against 1.35x and 1.17x with the default, alternating runs at 1 M).
 """
 
 from __future__ import annotations
@@ -450,9 +461,12 @@ def main() -> None:
         base = summary("baseline (no purge)", baseline, args.rate)
         busy = summary("during the purge", loaded, args.rate)
         post = summary("after the purge (no purge)", after, args.rate)
-        ratio = busy["p99"] / base["p99"]
-        print(f"  p99 during the purge / baseline p99: {ratio:.2f}  (goal <= 1.20); "
-              f"vs. the after-purge baseline: {busy['p99'] / post['p99']:.2f}", flush=True)
+        # On a noisy 2-core machine the p99 of one 30 s window moves by tens of percent from window to
+        # window; the goal's ratio takes both purge-free windows together.
+        without = percentile(baseline["latencies"] + after["latencies"], 99)
+        print(f"  p99 without the purge (before and after, pooled): {without:.1f} ms; during / without: "
+              f"{busy['p99'] / without:.2f}  (goal <= 1.20); vs. before only: {busy['p99'] / base['p99']:.2f}, "
+              f"after only: {busy['p99'] / post['p99']:.2f}", flush=True)
         with connection.cursor() as cur:
             cur.execute("SELECT count(*) FROM messaging_message WHERE created_at < now() - interval '30 days'")
             left = cur.fetchone()[0]
