@@ -270,7 +270,7 @@ def _claim_and_store(
     event_id: uuid.UUID, now: datetime, message_type: str, content: str, redirect: str
 ) -> Message | None:
     sql = _claim_and_insert_sql()
-    params = [event_id, now, settings.MAX_CUSTOM_MESSAGES, event_id, message_type, content, redirect, now]
+    params = [*_claim_params(event_id, now), event_id, message_type, content, redirect, now]
     connection.ensure_connection()
     # A server-side prepared statement on the raw psycopg connection: Django's cursors bind parameters
     # client-side, so PostgreSQL would plan this UPDATE-join-INSERT afresh for every post, about twice

@@ -63,6 +63,8 @@ class _Publisher:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = 0
+        # Once: a forked child inherits the registration along with the object.
+        atexit.register(self.flush)
 
     def put(self, channel: str, payload: str) -> None:
         if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
@@ -77,7 +79,6 @@ class _Publisher:
             self._thread = threading.Thread(target=self._run, name="live-publisher", daemon=True)
             self._pid = os.getpid()
             self._thread.start()
-            atexit.register(self.flush)
 
     def _run(self) -> None:
         while True:
