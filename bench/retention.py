@@ -62,6 +62,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -317,13 +318,14 @@ def explain(batch_size: int) -> None:
     cutoff = timezone.now() - timedelta(days=settings.MESSAGE_RETENTION_DAYS)
     with connection.cursor() as cur:
         for title, sql in (
-            ("messages", "DELETE FROM messaging_message WHERE id = ANY(ARRAY(SELECT id FROM messaging_message "
+            ("messages", "DELETE FROM messaging_message WHERE ctid = ANY(ARRAY(SELECT ctid FROM messaging_message "
                          "WHERE created_at >= '1970-01-01' AND created_at < %s ORDER BY created_at LIMIT %s))"),
-            ("events", "DELETE FROM buttons_clickevent WHERE id = ANY(ARRAY(SELECT e.id FROM buttons_clickevent e "
+            ("events", "DELETE FROM buttons_clickevent WHERE ctid = ANY(ARRAY(SELECT e.ctid FROM buttons_clickevent e "
                        "WHERE e.created_at >= '1970-01-01' AND e.created_at < %s AND NOT EXISTS (SELECT 1 FROM "
-                       "messaging_message m WHERE m.event_id = e.id) ORDER BY e.created_at LIMIT %s))"),
+                       "messaging_message m WHERE m.event_id = e.id AND m.created_at >= %s) "
+                       "ORDER BY e.created_at LIMIT %s))"),
         ):
-            cur.execute("EXPLAIN " + sql, [cutoff, batch_size])
+            cur.execute("EXPLAIN " + sql, [cutoff, batch_size] if title == "messages" else [cutoff, cutoff, batch_size])
             plan = "\n".join("      " + row[0] for row in cur.fetchall())
             print(f"  plan of one {title} batch:\n{plan}", flush=True)
 
@@ -339,6 +341,25 @@ def wal_state() -> tuple[int, ...]:
             "(SELECT wal_buffers_full FROM pg_stat_wal), buffers_backend FROM pg_stat_bgwriter"
         )
         return cur.fetchone()
+
+
+def time_phases(actions) -> tuple[list[tuple[str, int, float]], Callable[[], None]]:
+    """Time each table's share of the purge (it runs the batch loop once per table); the second value
+    puts the untimed loop back."""
+    phases: list[tuple[str, int, float]] = []
+    inner = actions._delete_in_batches
+
+    def timed(*args, **kwargs) -> int:
+        t0 = time.monotonic()
+        rows = inner(*args, **kwargs)
+        phases.append((kwargs["table"], rows, time.monotonic() - t0))
+        return rows
+
+    def restore() -> None:
+        actions._delete_in_batches = inner
+
+    actions._delete_in_batches = timed
+    return phases, restore
 
 
 # --- Server -----------------------------------------------------------------------------------------
@@ -434,9 +455,11 @@ def main() -> None:
         during = Load(port, ids.name, posts, args.rate, 600)
         time.sleep(1)
         wal_before = wal_state()
+        phases, untimed = time_phases(actions)
         t0 = time.monotonic()
         result = actions.purge_expired_messages(batch_size=batch_size)
         purge_seconds = time.monotonic() - t0
+        untimed()
         wal_after = wal_state()
         loaded = during.finish()
         posts = loaded["posts"]
@@ -455,6 +478,8 @@ def main() -> None:
         print(f"  purge: {result.messages:,} messages + {result.events:,} click events = {rows:,} rows "
               f"in {purge_seconds:.1f} s = {rows / purge_seconds:,.0f} rows/s "
               f"(goal >= 100,000 rows/s)", flush=True)
+        print("         " + ", ".join(f"{table}: {count:,} rows in {seconds:.1f} s = {count / seconds:,.0f} rows/s"
+                                      for table, count, seconds in phases), flush=True)
         print(f"         WAL written {(wal_after[0] - wal_before[0]) / 1e6:,.0f} MB, "
               f"checkpoints {wal_after[1] - wal_before[1]}, WAL buffers full {wal_after[2] - wal_before[2]:,} times, "
               f"{wal_after[3] - wal_before[3]:,} buffers written by backends", flush=True)

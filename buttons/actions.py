@@ -277,18 +277,26 @@ def deliver_click(event_id: str) -> None:
         time.sleep(delay)
 
     with transaction.atomic():
+        # The UPDATE locks the event's row until the message is stored, so the retention purge
+        # (which skips rows changed under it) cannot delete the event in between; if the event is
+        # already gone (its button deleted, or retention after a very late delivery), nothing is
+        # stored: a message must not outlive its event (messages.event has no database constraint).
         if response is not None:
-            ClickEvent.objects.filter(pk=event.pk).update(
+            found = ClickEvent.objects.filter(pk=event.pk).update(
                 delivery="delivered",
                 http_status=response.status,
                 duration_ms=response.duration_ms,
                 attempts=attempts,
                 error="",
             )
-            messaging.record_response(event, response.status, response.body)
+            if found:
+                messaging.record_response(event, response.status, response.body)
         else:
             assert failure is not None
-            ClickEvent.objects.filter(pk=event.pk).update(
+            found = ClickEvent.objects.filter(pk=event.pk).update(
                 delivery="failed", duration_ms=failure.duration_ms, attempts=attempts, error=str(failure)
             )
-            messaging.record_delivery_failure(event, str(failure))
+            if found:
+                messaging.record_delivery_failure(event, str(failure))
+        if not found:
+            logger.info("Event %s was deleted while its webhook was in flight; its answer is not kept.", event.pk)

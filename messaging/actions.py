@@ -563,24 +563,28 @@ def clear_messages(button: Button) -> datetime:
     return now
 
 
-def _delete_in_batches(select_ids: str, params: list[Any], *, table: str, batch_size: int,
+def _delete_in_batches(rows: str, params: list[Any], *, table: str, batch_size: int, alias: str = "",
                        deadline: float | None = None, keyset: bool = True) -> int:
-    """Run `DELETE FROM table WHERE id IN (<select_ids> LIMIT n)` until it deletes fewer than n rows.
+    """Delete the rows `SELECT ... <rows> LIMIT n` picks from `table`, n at a time, until a batch
+    deletes fewer than n. `rows` is the query from its FROM on; `alias` is the table's alias in it.
 
-    With `keyset`, `select_ids` walks an index in created_at order and has a `created_at >= %s` lower
+    With `keyset`, `rows` walks an index in created_at order and has a `created_at >= %s` lower
     bound as its first parameter: each batch starts where the previous one ended, so no batch
     re-walks the index entries of the rows already deleted.
     """
     if connection.vendor == "postgresql":
-        # `= ANY(ARRAY(...))` makes the ids an init plan the DELETE looks up through the primary key;
-        # with `IN (...)` the planner may hash-join against a scan of the whole table. Only the count
-        # and the newest timestamp come back, not one row per deleted row.
+        # The batch names its rows by physical address (ctid) and `= ANY(ARRAY(...))` makes them an
+        # init plan: the DELETE goes straight to each row's page instead of looking every id up in
+        # the primary key again (3-5x faster a batch, bench/retention.py). Both halves run in one
+        # statement and snapshot, so an address cannot come to name another row; a row updated
+        # meanwhile has moved, fails the recheck and waits for the next batch or run. Only the
+        # count and the newest timestamp come back, not one row per deleted row.
         sql = (
-            f"WITH gone AS (DELETE FROM {table} WHERE id = ANY(ARRAY({select_ids} LIMIT %s))"  # noqa: S608
+            f"WITH gone AS (DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT {alias}ctid {rows} LIMIT %s))"  # noqa: S608
             " RETURNING created_at) SELECT count(*), max(created_at) FROM gone"
         )
     else:
-        sql = f"DELETE FROM {table} WHERE id IN ({select_ids} LIMIT %s) RETURNING created_at"  # noqa: S608
+        sql = f"DELETE FROM {table} WHERE id IN (SELECT {alias}id {rows} LIMIT %s) RETURNING created_at"  # noqa: S608
     lower = connection.ops.adapt_datetimefield_value(datetime(1970, 1, 1, tzinfo=UTC))
     total = 0
     while True:
@@ -615,7 +619,7 @@ def delete_cleared_messages(button_id: int, *, batch_size: int = PURGE_BATCH_SIZ
     # Ordered as msg_record_log_idx is, so the batch walks that index within this button's entries
     # (the planner would otherwise seq-scan for a button with many rows, re-reading the dead ones).
     return _delete_in_batches(
-        f"SELECT id FROM {table} WHERE button_id = %s AND created_at <= %s"  # noqa: S608
+        f"FROM {table} WHERE button_id = %s AND created_at <= %s"
         " ORDER BY resource, object_id, created_at DESC",
         [button_id, connection.ops.adapt_datetimefield_value(cleared_at)],
         table=table, batch_size=batch_size, keyset=False,
@@ -636,20 +640,22 @@ def purge_expired_messages(
     messages_table, events_table = Message._meta.db_table, ClickEvent._meta.db_table
     # Both scans walk the created_at indexes (msg_created_idx, event_created_idx) oldest first.
     messages = _delete_in_batches(
-        f"SELECT id FROM {messages_table} WHERE created_at >= %s AND created_at < %s"  # noqa: S608
+        f"FROM {messages_table} WHERE created_at >= %s AND created_at < %s"
         " ORDER BY created_at",
         [cutoff], table=messages_table, batch_size=batch_size, deadline=deadline,
     )
     events = 0
     if deadline is None or time.monotonic() < deadline:
         # An event's messages are never older than the event, but they may be a little younger than
-        # the cut-off: such an event waits for its last message to expire (NOT EXISTS on the
-        # event_id index).
+        # the cut-off: such an event waits for its last message to expire. Every message older than
+        # the cut-off is gone by now, so only younger ones can be left: with that bound the probe is
+        # answered inside msg_event_idx, without a visit to each just-deleted row in the heap (which
+        # made this step 8x slower per row than the messages' own).
         events = _delete_in_batches(
-            f"SELECT e.id FROM {events_table} e WHERE e.created_at >= %s AND e.created_at < %s"  # noqa: S608
-            f" AND NOT EXISTS (SELECT 1 FROM {messages_table} m WHERE m.event_id = e.id)"
+            f"FROM {events_table} e WHERE e.created_at >= %s AND e.created_at < %s"  # noqa: S608
+            f" AND NOT EXISTS (SELECT 1 FROM {messages_table} m WHERE m.event_id = e.id AND m.created_at >= %s)"
             " ORDER BY e.created_at",
-            [cutoff], table=events_table, batch_size=batch_size, deadline=deadline,
+            [cutoff, cutoff], table=events_table, alias="e.", batch_size=batch_size, deadline=deadline,
         )
     cleared = 0
     # A clearing task that never ran (the broker was down) is made good here; older clears than the

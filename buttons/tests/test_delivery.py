@@ -156,3 +156,26 @@ def test_without_messaging_the_outcome_is_recorded_but_no_message(
     actions.deliver_click(str(event.pk))
     assert ClickEvent.objects.get(pk=event.pk).http_status == 500
     assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize("reachable", [True, False], ids=["answered", "failed"])
+def test_an_event_deleted_while_its_webhook_is_in_flight_gets_no_message(
+    admin_member: Member, make_button: Callable[..., Button], receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch, reachable: bool,
+) -> None:
+    # Its button was deleted (or retention ran) during the call: the answer must not be stored as a
+    # message that outlives its event (messages.event has no database constraint to refuse it).
+    url = receiver.url if reachable else f"http://127.0.0.1:{closed_port()}/hook"
+    event = make_event(make_button(url=url), admin_member)
+    send = actions.webhooks.post_json
+
+    def send_then_delete(*args: object, **kwargs: object) -> object:
+        try:
+            return send(*args, **kwargs)
+        finally:
+            ClickEvent.objects.filter(pk=event.pk).delete()
+
+    monkeypatch.setattr(actions.webhooks, "post_json", send_then_delete)
+    actions.deliver_click(str(event.pk))
+    assert len(receiver.requests) == (1 if reachable else 0)
+    assert not ClickEvent.objects.exists() and not Message.objects.exists()
