@@ -29,15 +29,16 @@ Where the time went (2 cores, PostgreSQL 15), latest first:
   (event_id, created_at) index, so it never visits a dead row either, and each batch deletes by ctid
   instead of looking 5,000 ids up in the primary key (3x faster a batch). Events now go at
   130,000-200,000 rows/s; 6 M rows at 330,000-440,000 rows/s on AMD EPYC (85,000 before).
-- The p99 is unchanged by that: 1.65x and 1.81x the purge-free window before it in the two runs
-  where that window was quiet (5.6 and 5.3 ms). Sampling pg_stat_activity
-  every 3 ms shows where posts wait: while the purge runs, a post is in WALSync (its commit's fsync)
-  twice as often; its fsync now carries the purge's WAL (~630 MB in 15 s: full-page images plus a
-  record of ~50 bytes for every deleted row, which no DELETE avoids). Tried, one run each, none
-  better: resting between batches as long as each batch took (45 s purge, p99 2.0x, events slowed
-  4x), batches of 1,000 committed synchronously (1.9x, p50 +2 ms), shared_buffers = 2GB (no evicted
-  page written by the purge, 443,467 rows/s, p99 1.9x), wal_compression = zstd (535 MB of WAL, 1.6x),
-  wal_writer_delay = 10ms with wal_writer_flush_after = 0 (1.3x against a noisy 9.2 ms window).
+- The p99 is unchanged by that: 1.65x and 1.81x the purge-free window before it in the two runs where
+  that window was quiet (5.6 and 5.3 ms). Sampling pg_stat_activity every 3 ms shows where posts wait:
+  while the purge runs, a post is in WALSync (its commit's fsync) twice as often; its fsync now carries
+  the purge's WAL (~630 MB in 15 s: full-page images plus a record of ~50 bytes for every deleted row,
+  which no DELETE avoids). Tried, one run each, none better: resting between batches as long as each
+  batch took (45 s purge, p99 2.0x, events slowed 4x) or twice as long (two runs: 84,172 and 91,887
+  rows/s, p99 7.0x and 1.8x, posts of 200-500 ms), batches of 1,000 committed synchronously (1.9x, p50
+  +2 ms), shared_buffers = 2GB (no evicted page written by the purge, 443,467 rows/s, p99 1.9x),
+  wal_compression = zstd (535 MB of WAL, 1.6x), wal_writer_delay = 10ms with wal_writer_flush_after = 0
+  (1.3x against a noisy 9.2 ms window).
 - Some runs show posts of 100-380 ms in the window after the purge (or in the baseline), which
   inflates the pooled baseline: the goal's ratio is printed against the pooled windows and against
   each one alone; read the one against the window before.
