@@ -33,7 +33,7 @@ Where the time went (2 cores, PostgreSQL 15), latest first:
   that window was quiet (5.6 and 5.3 ms). Sampling pg_stat_activity every 3 ms shows where posts wait:
   while the purge runs, a post is in WALSync (its commit's fsync) twice as often; its fsync now carries
   the purge's WAL (~630 MB in 15 s: full-page images plus a record of ~50 bytes for every deleted row,
-  which no DELETE avoids). Tried, one run each, none better: resting between batches as long as each
+  which no DELETE avoids). Tried, one run each unless said, none better: resting between batches as long as each
   batch took (45 s purge, p99 2.0x, events slowed 4x) or twice as long (two runs: 84,172 and 91,887
   rows/s, p99 7.0x and 1.8x, posts of 200-500 ms), batches of 1,000 committed synchronously (1.9x, p50
   +2 ms), shared_buffers = 2GB (no evicted page written by the purge, 443,467 rows/s, p99 1.9x),
