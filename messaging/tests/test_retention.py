@@ -1,13 +1,18 @@
 """Retention: messages older than 30 days go for good, then the click events left without messages."""
 
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
+import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from buttons.models import Button, ClickEvent, Member
 from buttons.tests.helpers import make_event, make_message
@@ -117,3 +122,53 @@ def test_the_purge_command_prints_what_it_removed(admin_member: Member, make_but
         "Removed 3 messages and 2 click events older than 30 days, and 0 messages of cleared logs."
     )
     assert Message.objects.count() == 1 and ClickEvent.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_that_gets_a_message_while_the_purge_runs_stays(
+    admin_member: Member, make_button: Callable[..., Button]
+) -> None:
+    # messages.event has no database constraint: what keeps a message from losing its event is that
+    # its writer locks the event's row first and the purge skips a row changed under it.
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and the purge's skip-on-change are PostgreSQL's; SQLite writes one at a time")
+    month_ago = timezone.now() - timedelta(days=31)
+    event = make_event(make_button(), admin_member, created_at=month_ago,
+                       window_ends_at=month_ago + timedelta(seconds=45))
+    locked, go = threading.Event(), threading.Event()
+
+    def late_delivery() -> None:  # as deliver_click stores a webhook's answer
+        try:
+            with transaction.atomic():
+                ClickEvent.objects.filter(pk=event.pk).update(delivery="delivered", http_status=200)
+                locked.set()
+                go.wait(timeout=30)
+                make_message(event, "late answer", seconds=31 * 86400)
+        finally:
+            connection.close()
+
+    def purge() -> PurgeResult:
+        try:
+            return purge_expired_messages()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        writer = pool.submit(late_delivery)
+        assert locked.wait(timeout=30)
+        purging = pool.submit(purge)
+        # Let the purge pick the event and wait on its row lock before the writer commits.
+        with connection.cursor() as cursor:
+            for _ in range(300):
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                               "AND query LIKE %s", ["WITH gone AS (DELETE FROM buttons_clickevent%"])
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.01)
+            else:
+                pytest.fail("the purge never waited on the event's row lock")
+        go.set()
+        writer.result(timeout=30)
+        assert purging.result(timeout=30) == PurgeResult()
+    assert ClickEvent.objects.filter(pk=event.pk).exists()
+    assert list(Message.objects.filter(event=event).values_list("content", flat=True)) == ["late answer"]
