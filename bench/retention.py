@@ -33,12 +33,12 @@ Where the time went (2 cores, PostgreSQL 15), latest first:
   that window was quiet (5.6 and 5.3 ms). Sampling pg_stat_activity every 3 ms shows where posts wait:
   while the purge runs, a post is in WALSync (its commit's fsync) twice as often; its fsync now carries
   the purge's WAL (~630 MB in 15 s: full-page images plus a record of ~50 bytes for every deleted row,
-  which no DELETE avoids). Tried, one run each unless said, none better: resting between batches as long as each
-  batch took (45 s purge, p99 2.0x, events slowed 4x) or twice as long (two runs: 84,172 and 91,887
-  rows/s, p99 7.0x and 1.8x, posts of 200-500 ms), batches of 1,000 committed synchronously (1.9x, p50
-  +2 ms), shared_buffers = 2GB (no evicted page written by the purge, 443,467 rows/s, p99 1.9x),
-  wal_compression = zstd (535 MB of WAL, 1.6x), wal_writer_delay = 10ms with wal_writer_flush_after = 0
-  (1.3x against a noisy 9.2 ms window).
+  which no DELETE avoids). Tried, one run each unless said, none better: resting between batches as long
+  as each batch took (45 s purge, p99 2.0x, events slowed 4x) or twice as long (two runs: 84,172 and
+  91,887 rows/s, p99 7.0x and 1.8x, posts of 200-500 ms), batches of 1,000 committed synchronously
+  (1.9x, p50 +2 ms), shared_buffers = 2GB (no evicted page written by the purge, 443,467 rows/s, p99
+  1.9x), wal_compression = zstd (535 MB of WAL, 1.6x), wal_writer_delay = 10ms with
+  wal_writer_flush_after = 0 (1.3x against a noisy 9.2 ms window).
 - Some runs show posts of 100-380 ms in the window after the purge (or in the baseline), which
   inflates the pooled baseline: the goal's ratio is printed against the pooled windows and against
   each one alone; read the one against the window before.
@@ -333,24 +333,21 @@ def load(expired: int, live: int) -> tuple[int, list[str]]:
 
 
 def explain(batch_size: int) -> None:
-    """The plans of one batch of each kind (EXPLAIN only: nothing is deleted)."""
-    from datetime import timedelta
+    """The plans of one batch of each kind, as messaging.actions builds them (EXPLAIN only: nothing is
+    deleted)."""
+    from datetime import UTC, datetime, timedelta
 
     from django.conf import settings
     from django.db import connection
     from django.utils import timezone
 
+    from messaging import actions
+
     cutoff = timezone.now() - timedelta(days=settings.MESSAGE_RETENTION_DAYS)
     with connection.cursor() as cur:
-        for title, sql in (
-            ("messages", "DELETE FROM messaging_message WHERE ctid = ANY(ARRAY(SELECT ctid FROM messaging_message "
-                         "WHERE created_at >= '1970-01-01' AND created_at < %s ORDER BY created_at LIMIT %s))"),
-            ("events", "DELETE FROM buttons_clickevent WHERE ctid = ANY(ARRAY(SELECT e.ctid FROM buttons_clickevent e "
-                       "WHERE e.created_at >= '1970-01-01' AND e.created_at < %s AND NOT EXISTS (SELECT 1 FROM "
-                       "messaging_message m WHERE m.event_id = e.id AND m.created_at >= %s) "
-                       "ORDER BY e.created_at LIMIT %s))"),
-        ):
-            cur.execute("EXPLAIN " + sql, [cutoff, batch_size] if title == "messages" else [cutoff, cutoff, batch_size])
+        for title, spec in zip(("messages", "events"), actions.expired_rows(cutoff), strict=True):
+            cur.execute("EXPLAIN " + actions.batch_sql(spec["table"], spec["rows"], spec.get("alias", "")),
+                        [datetime(1970, 1, 1, tzinfo=UTC), *spec["params"], batch_size])
             plan = "\n".join("      " + row[0] for row in cur.fetchall())
             print(f"  plan of one {title} batch:\n{plan}", flush=True)
 

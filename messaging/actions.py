@@ -563,6 +563,23 @@ def clear_messages(button: Button) -> datetime:
     return now
 
 
+def batch_sql(table: str, rows: str, alias: str = "") -> str:
+    """The statement that deletes one batch (its last parameter is the batch size); see
+    _delete_in_batches. bench/retention.py explains it as it stands."""
+    if connection.vendor == "postgresql":
+        # The batch names its rows by physical address (ctid) and `= ANY(ARRAY(...))` makes them an
+        # init plan: the DELETE goes straight to each row's page instead of looking every id up in
+        # the primary key again (3-5x faster a batch, bench/retention.py). Both halves run in one
+        # statement and snapshot, so an address cannot come to name another row; a row updated
+        # meanwhile has moved, fails the recheck and waits for the next batch or run. Only the
+        # count and the newest timestamp come back, not one row per deleted row.
+        return (
+            f"WITH gone AS (DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT {alias}ctid {rows} LIMIT %s))"  # noqa: S608
+            " RETURNING created_at) SELECT count(*), max(created_at) FROM gone"
+        )
+    return f"DELETE FROM {table} WHERE id IN (SELECT {alias}id {rows} LIMIT %s) RETURNING created_at"  # noqa: S608
+
+
 def _delete_in_batches(rows: str, params: list[Any], *, table: str, batch_size: int, alias: str = "",
                        deadline: float | None = None, keyset: bool = True) -> int:
     """Delete the rows `SELECT ... <rows> LIMIT n` picks from `table`, n at a time, until a batch
@@ -572,19 +589,7 @@ def _delete_in_batches(rows: str, params: list[Any], *, table: str, batch_size: 
     bound as its first parameter: each batch starts where the previous one ended, so no batch
     re-walks the index entries of the rows already deleted.
     """
-    if connection.vendor == "postgresql":
-        # The batch names its rows by physical address (ctid) and `= ANY(ARRAY(...))` makes them an
-        # init plan: the DELETE goes straight to each row's page instead of looking every id up in
-        # the primary key again (3-5x faster a batch, bench/retention.py). Both halves run in one
-        # statement and snapshot, so an address cannot come to name another row; a row updated
-        # meanwhile has moved, fails the recheck and waits for the next batch or run. Only the
-        # count and the newest timestamp come back, not one row per deleted row.
-        sql = (
-            f"WITH gone AS (DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT {alias}ctid {rows} LIMIT %s))"  # noqa: S608
-            " RETURNING created_at) SELECT count(*), max(created_at) FROM gone"
-        )
-    else:
-        sql = f"DELETE FROM {table} WHERE id IN (SELECT {alias}id {rows} LIMIT %s) RETURNING created_at"  # noqa: S608
+    sql = batch_sql(table, rows, alias)
     lower = connection.ops.adapt_datetimefield_value(datetime(1970, 1, 1, tzinfo=UTC))
     total = 0
     while True:
@@ -626,6 +631,32 @@ def delete_cleared_messages(button_id: int, *, batch_size: int = PURGE_BATCH_SIZ
     )
 
 
+def expired_rows(cutoff: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What retention deletes, as _delete_in_batches takes it: the expired messages, then the expired
+    click events left without messages. Both walk the created_at indexes (msg_created_idx,
+    event_created_idx) oldest first."""
+    messages_table, events_table = Message._meta.db_table, ClickEvent._meta.db_table
+    messages = {
+        "table": messages_table,
+        "rows": f"FROM {messages_table} WHERE created_at >= %s AND created_at < %s ORDER BY created_at",
+        "params": [cutoff],
+    }
+    # An event's messages are never older than the event, but they may be a little younger than the
+    # cut-off: such an event waits for its last message to expire. Every message older than the
+    # cut-off is gone by the time events are deleted, so only younger ones can be left: with that
+    # bound the probe is answered inside msg_event_idx, without a visit to each just-deleted row in
+    # the heap (which made this step 8x slower per row than the messages' own).
+    events = {
+        "table": events_table,
+        "alias": "e.",
+        "rows": f"FROM {events_table} e WHERE e.created_at >= %s AND e.created_at < %s"  # noqa: S608
+                f" AND NOT EXISTS (SELECT 1 FROM {messages_table} m WHERE m.event_id = e.id AND m.created_at >= %s)"
+                " ORDER BY e.created_at",
+        "params": [cutoff, cutoff],
+    }
+    return messages, events
+
+
 def purge_expired_messages(
     *, now: datetime | None = None, batch_size: int = PURGE_BATCH_SIZE, max_seconds: float | None = None
 ) -> PurgeResult:
@@ -637,26 +668,11 @@ def purge_expired_messages(
     now = now or timezone.now()
     cutoff = connection.ops.adapt_datetimefield_value(now - timedelta(days=settings.MESSAGE_RETENTION_DAYS))
     deadline = time.monotonic() + max_seconds if max_seconds else None
-    messages_table, events_table = Message._meta.db_table, ClickEvent._meta.db_table
-    # Both scans walk the created_at indexes (msg_created_idx, event_created_idx) oldest first.
-    messages = _delete_in_batches(
-        f"FROM {messages_table} WHERE created_at >= %s AND created_at < %s"
-        " ORDER BY created_at",
-        [cutoff], table=messages_table, batch_size=batch_size, deadline=deadline,
-    )
+    expired_messages, expired_events = expired_rows(cutoff)
+    messages = _delete_in_batches(**expired_messages, batch_size=batch_size, deadline=deadline)
     events = 0
     if deadline is None or time.monotonic() < deadline:
-        # An event's messages are never older than the event, but they may be a little younger than
-        # the cut-off: such an event waits for its last message to expire. Every message older than
-        # the cut-off is gone by now, so only younger ones can be left: with that bound the probe is
-        # answered inside msg_event_idx, without a visit to each just-deleted row in the heap (which
-        # made this step 8x slower per row than the messages' own).
-        events = _delete_in_batches(
-            f"FROM {events_table} e WHERE e.created_at >= %s AND e.created_at < %s"  # noqa: S608
-            f" AND NOT EXISTS (SELECT 1 FROM {messages_table} m WHERE m.event_id = e.id AND m.created_at >= %s)"
-            " ORDER BY e.created_at",
-            [cutoff, cutoff], table=events_table, alias="e.", batch_size=batch_size, deadline=deadline,
-        )
+        events = _delete_in_batches(**expired_events, batch_size=batch_size, deadline=deadline)
     cleared = 0
     # A clearing task that never ran (the broker was down) is made good here; older clears than the
     # retention period need nothing, their messages have expired anyway.
