@@ -154,8 +154,8 @@ class ClickEvent(models.Model):
     delivery = models.CharField(max_length=10, choices=DELIVERY_STATES, default="pending")
     claimed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    http_status = models.PositiveSmallIntegerField("HTTP status", null=True, blank=True)
+    duration_ms = models.PositiveIntegerField("duration (ms)", null=True, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.html import strip_tags
+from django.utils.text import Truncator
 
 from buttons.models import RESOURCES, Button, ClickEvent, Company
 
@@ -73,4 +75,5 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_message_type_display()}: {self.content[:60]}"
+        # Content is HTML; admin titles, inlines and deletion pages show it as text.
+        return f"{self.get_message_type_display()}: {Truncator(strip_tags(self.content)).chars(60)}"

@@ -251,6 +251,8 @@ SPECTACULAR_SETTINGS = {
 
 # --- I18N, static ----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# Datetimes with seconds: an event's window is 45 s, so minutes alone hide the order of what happened.
+FORMAT_MODULE_PATH = ["oneclick.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -1,6 +1,7 @@
 """Click events and messages in the admin: read-only pages that show why an automation failed."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
@@ -45,6 +46,21 @@ def test_a_click_event_page_shows_delivery_payload_and_messages(
     assert client.post(f"/admin/buttons/clickevent/{event.pk}/change/", {"delivery": "delivered"}).status_code == 403
     assert client.get("/admin/buttons/clickevent/add/").status_code == 403
     assert client.post(f"/admin/buttons/clickevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_an_event_page_reads_in_seconds_and_titles_messages_as_text(
+    client: Client, admin_member: Member, make_button: Callable[..., Button]
+) -> None:
+    # The window is 45 s: without seconds the admin could not tell the order of a click's messages.
+    event = failed_event(make_button(), admin_member)
+    ClickEvent.objects.filter(pk=event.pk).update(created_at=datetime(2026, 3, 4, 9, 5, 7, tzinfo=UTC))
+    event.refresh_from_db()
+    make_message(event, "Step <b>2</b> failed", message_type="warning", seconds=2)
+    page = client.get(f"/admin/buttons/clickevent/{event.pk}/change/").content.decode()
+    assert "March 4, 2026, 09:05:07" in page
+    assert "March 4, 2026, 09:05:09" in page  # the message, 2 s later
+    assert "HTTP status" in page and "Duration (ms)" in page
+    assert "Warning: Step 2 failed" in page  # the inline row's title, as text
 
 
 def test_events_are_found_by_event_id_record_or_error(
