@@ -24,6 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from buttons.models import Button, ClickEvent, Company, Member
 from buttons.signing import generate_secret, mask_secret
@@ -376,8 +377,9 @@ class MessageInline(ReadOnly, admin.TabularInline):
 
 @admin.register(ClickEvent)
 class ClickEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "button", "resource", "object_id", "user", "delivery", "http_status",
-                    "duration_ms", "custom_message_count")
+    # Why a click failed first; the table scrolls sideways on a narrow screen.
+    list_display = ("created_at", "button", "object_id", "delivery", "http_status", "short_error", "duration_ms",
+                    "custom_message_count", "user", "resource")
     list_filter = ("delivery", ButtonFilter, "resource", "view")
     list_select_related = ("button", "user")
     search_fields = ("object_id", "error")
@@ -397,6 +399,10 @@ class ClickEventAdmin(ReadOnlyAdmin):
         except ValueError:
             return super().get_search_results(request, queryset, search_term)
         return queryset.filter(pk=event_id), False
+
+    @admin.display(description="error")
+    def short_error(self, obj: ClickEvent) -> str:
+        return Truncator(obj.error).chars(80)
 
     @admin.display(description="Payload")
     def pretty_payload(self, obj: ClickEvent) -> str:

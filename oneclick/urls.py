@@ -15,6 +15,11 @@ from messaging import stream as messaging_stream
 from messaging import views as messaging_views
 from messaging import web as messaging_web
 
+admin.site.site_header = admin.site.site_title = "OneClick administration"
+admin.site.index_title = "Buttons, clicks and messages"
+# Three models need no side navigation; the click and message lists need the width.
+admin.site.enable_nav_sidebar = False
+
 router = SimpleRouter(trailing_slash="/?")
 router.register("buttons", button_views.ButtonViewSet, basename="button")
 

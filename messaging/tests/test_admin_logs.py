@@ -63,6 +63,18 @@ def test_an_event_page_reads_in_seconds_and_titles_messages_as_text(
     assert "Warning: Step 2 failed" in page  # the inline row's title, as text
 
 
+def test_the_lists_show_why_a_click_failed_and_what_each_message_says(
+    client: Client, admin_member: Member, make_button: Callable[..., Button]
+) -> None:
+    event = failed_event(make_button(), admin_member)
+    make_message(event, "Step <b>2</b> failed: " + "x" * 200, message_type="error")
+    events = client.get("/admin/buttons/clickevent/").content.decode()
+    assert "The webhook answered HTTP 502." in events
+    messages = client.get("/admin/messaging/message/").content.decode()
+    assert "Step 2 failed: xxx" in messages  # as text, not HTML source
+    assert "x" * 100 not in messages  # shortened: the whole message is on its own page
+
+
 def test_events_are_found_by_event_id_record_or_error(
     client: Client, admin_member: Member, make_button: Callable[..., Button]
 ) -> None:
