@@ -149,7 +149,7 @@ class ClickEvent(models.Model):
     payload = models.JSONField(default=dict, help_text="The webhook body as sent.")
     created_at = models.DateTimeField(default=timezone.now)
     window_ends_at = models.DateTimeField()
-    custom_message_count = models.PositiveSmallIntegerField(default=0)
+    custom_message_count = models.PositiveSmallIntegerField("custom messages", default=0)
 
     delivery = models.CharField(max_length=10, choices=DELIVERY_STATES, default="pending")
     claimed_at = models.DateTimeField(null=True, blank=True)
