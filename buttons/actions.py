@@ -7,7 +7,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import db
@@ -300,3 +300,44 @@ def deliver_click(event_id: str) -> None:
                 messaging.record_delivery_failure(event, str(failure))
         if not found:
             logger.info("Event %s was deleted while its webhook was in flight; its answer is not kept.", event.pk)
+
+
+# --- Deliveries that never finished ----------------------------------------------------------------
+
+# A click's task can be lost (a broker restarted without persistence, a worker killed mid-task). The
+# clicker must still hear of it rather than watch the button forget the click when the window closes.
+STALLED_QUEUE_MINUTES = 5  # never picked up: lost, or a queue this far behind is as good as lost
+STALLED_AFTER_CLAIM = timedelta(seconds=settings.EVENT_WINDOW_SECONDS + settings.WEBHOOK_TOTAL_TIMEOUT + 60)
+STALLED_BATCH = 500
+NOT_SENT_IN_TIME = (
+    f"The webhook was not sent within {STALLED_QUEUE_MINUTES} minutes of the click (the task queue lost it or"
+    " is far behind), so it will not be sent. Please press the button again."
+)
+INTERRUPTED = (
+    "The webhook's delivery was interrupted (its worker stopped), so whether the automation received"
+    " the click is unknown."
+)
+
+
+def fail_stalled_deliveries(now: datetime | None = None) -> int:
+    """Mark clicks whose delivery never finished as failed, with an error message for the clicker.
+
+    A claimed delivery always ends within the window plus the webhook's deadline, so one older than
+    that has lost its worker; an unclaimed one older than STALLED_QUEUE_MINUTES is not sent any more
+    (a late task finds it failed and stops, as for a duplicate). Runs every minute (Celery beat).
+    """
+    now = now or timezone.now()
+    stalled = ClickEvent.objects.filter(
+        delivery="pending", created_at__lt=now - timedelta(minutes=STALLED_QUEUE_MINUTES)
+    ).exclude(claimed_at__gte=now - STALLED_AFTER_CLAIM)
+    failed = 0
+    for event in stalled.select_related("button").order_by("created_at")[:STALLED_BATCH]:
+        error = NOT_SENT_IN_TIME if event.claimed_at is None else INTERRUPTED
+        with transaction.atomic():
+            # Conditional: a delivery finishing at this moment keeps its own outcome.
+            if ClickEvent.objects.filter(pk=event.pk, delivery="pending").update(delivery="failed", error=error):
+                messaging.record_delivery_failure(event, error)
+                failed += 1
+    if failed:
+        logger.warning("Marked %d stalled webhook deliveries as failed", failed)
+    return failed

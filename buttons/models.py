@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 RESOURCES = (("deal", "Deal"), ("organization", "Organization"), ("person", "Person"))
@@ -163,6 +164,8 @@ class ClickEvent(models.Model):
         indexes = [
             # Retention: events older than the cut-off, oldest first.
             models.Index(fields=("created_at",), name="event_created_idx"),
+            # The minutely sweep for deliveries that never finished: only pending rows, so it stays tiny.
+            models.Index(fields=("created_at",), condition=Q(delivery="pending"), name="event_pending_idx"),
         ]
 
     def __str__(self) -> str:

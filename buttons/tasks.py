@@ -10,6 +10,11 @@ def deliver_click(event_id: str) -> None:
     actions.deliver_click(event_id)
 
 
+@shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
+def fail_stalled_deliveries() -> int:
+    return actions.fail_stalled_deliveries()
+
+
 @shared_task(ignore_result=True, soft_time_limit=40)
 def demo_follow_up(event_id: str, scenario: str) -> None:
     """The demo automation's custom messages (local mode only): what Make or Zapier would send."""

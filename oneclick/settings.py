@@ -178,6 +178,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messaging.tasks.purge_expired_messages",
         "schedule": env.float("RETENTION_INTERVAL_SECONDS", default=3600.0),
     },
+    # A click whose task was lost still ends with an error message for the clicker.
+    "fail-stalled-deliveries": {
+        "task": "buttons.tasks.fail_stalled_deliveries",
+        "schedule": 60.0,
+        "options": {"expires": 55},  # a backed-up queue need not run a stale sweep
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
