@@ -99,9 +99,13 @@ def interpret_response(status: int, body: str) -> tuple[str, str, str]:
     # still tells the user what happened.
     fallback = "Success" if ok else f"Error (HTTP {status})"
     data = _json_object(text)
-    if data is not None and data.keys() & {"message", "message_type", "redirect_url"}:
-        given = data.get("message_type")
-        message_type = (given if given in MESSAGE_TYPE_NAMES else "info") if ok else "error"
+    if data is not None:
+        # Any JSON object is read by its keys (guide: "Formatted HTTP responses"): a platform's own
+        # receipt such as {"status": "success", "id": ...} reads "Success", not its source text.
+        try:
+            message_type = clean_message_type(data.get("message_type")) if ok else "error"
+        except MessageRejected:  # a type the custom-message endpoint would refuse: the status decides
+            message_type = "info"
         try:
             redirect = clean_redirect_url(data["redirect_url"]) if data.get("redirect_url") else ""
         except MessageRejected:
@@ -166,8 +170,13 @@ def record_response(event: ClickEvent, status: int, body: str) -> Message | None
 
 
 def record_delivery_failure(event: ClickEvent, error: str) -> Message | None:
-    """The webhook never answered (refused, timed out, blocked): the clicker must hear of it."""
-    if not event.button.messaging_enabled:
+    """The webhook never answered (refused, timed out, blocked): logged as its HTTP response would be.
+
+    With "Do not log HTTP responses" on, nothing is stored; the page still says the webhook could not
+    be delivered (the event's delivery state), and the admin's click event page shows the error.
+    """
+    button = event.button
+    if not (button.messaging_enabled and button.log_http_responses):
         return None
     return _store(event, "http_response", "error", error, "")
 

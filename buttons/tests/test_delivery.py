@@ -179,3 +179,16 @@ def test_an_event_deleted_while_its_webhook_is_in_flight_gets_no_message(
     actions.deliver_click(str(event.pk))
     assert len(receiver.requests) == (1 if reachable else 0)
     assert not ClickEvent.objects.exists() and not Message.objects.exists()
+
+
+def test_with_http_responses_not_logged_a_failure_is_not_logged_either(
+    admin_member: Member, make_button: Callable[..., Button]
+) -> None:
+    # Guide: "If enabled any HTTP responses will not be visible in the message log view": a refused
+    # connection stands in for the response, so it stays out too (no red envelope, no locked button).
+    event = make_event(make_button(url=f"http://127.0.0.1:{closed_port()}/hook", log_http_responses=False),
+                       admin_member)
+    actions.deliver_click(str(event.pk))
+    event.refresh_from_db()
+    assert event.delivery == "failed" and "refused the connection" in event.error
+    assert not Message.objects.exists()

@@ -35,7 +35,14 @@ CASES = [
     ((200, "x" * 2001, "text/plain"), ("Success", "info", "")),
     ((503, "<script>alert(1)</script>", "text/plain"), ("Error (HTTP 503)", "error", "")),
     ((200, '{"message": "<img src=x onerror=alert(1)>"}', "application/json"), ("Success", "info", "")),
-    ((200, '{"ok": true}', "application/json"), ('{"ok": true}', "info", "")),
+    # Any JSON object is read by its keys: a platform's own receipt is not shown as source text.
+    ((200, '{"ok": true}', "application/json"), ("Success", "info", "")),
+    ((200, '{"attempt": "a1", "id": "b2", "status": "success"}', "application/json"), ("Success", "info", "")),
+    ((500, '{"detail": "boom"}', "application/json"), ("Error", "error", "")),
+    # The type as the custom-message endpoint reads it; one it would refuse leaves the status to decide.
+    ((200, '{"message_type": "Success", "message": "Hi"}', "application/json"), ("Hi", "success", "")),
+    ((200, '{"message_type": ["error"], "message": "Hi"}', "application/json"), ("Hi", "info", "")),
+    ((200, '{"message_type": {"a": 1}, "message": "Hi"}', "application/json"), ("Hi", "info", "")),
     ((200, "[1, 2]", "application/json"), ("[1, 2]", "info", "")),
     ((200, '{"message": 42}', "application/json"), ("42", "info", "")),
     ((500, "nul \x00 in the body", "text/plain"), ("Error (HTTP 500)", "error", "")),
