@@ -141,7 +141,9 @@ class ButtonFilter(admin.SimpleListFilter):
         if value is None:
             return queryset
         # The queryset is already the admin's company's: another company's id matches nothing.
-        return queryset.filter(button_id=int(value)) if value.isdigit() else queryset.none()
+        # isascii: "²".isdigit() is true but int() refuses it; the length keeps it in a bigint.
+        valid = value.isascii() and value.isdigit() and len(value) <= 18
+        return queryset.filter(button_id=int(value)) if valid else queryset.none()
 
 
 # --- Buttons --------------------------------------------------------------------------------------

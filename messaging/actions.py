@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 import uuid
@@ -25,6 +24,7 @@ from buttons.models import LIST_OBJECT_ID, Button, ClickEvent
 from messaging import live
 from messaging.models import MESSAGE_TYPE_NAMES, Message
 from messaging.validation import IllegalMessage, validate_message
+from oneclick.parsers import loads_checked
 
 logger = logging.getLogger(__name__)
 
@@ -128,8 +128,8 @@ def _json_object(text: str) -> dict[str, Any] | None:
     if not text.startswith("{"):
         return None
     try:
-        data = json.loads(text)
-    except ValueError:
+        data = loads_checked(text)
+    except ValueError:  # not JSON, nested too deeply, or a lone surrogate: read as plain text
         return None
     return data if isinstance(data, dict) else None
 
@@ -402,7 +402,7 @@ class ButtonState:
     identifier: str
     label: str
     kind: str
-    url: str
+    url: str | None  # link buttons only
     envelope: str  # none | grey | blue | red
     unread: int
     disabled: bool
@@ -458,7 +458,10 @@ def _state(button: Button, unread: int, errors: int) -> ButtonState:
     else:
         envelope = "grey"
     reason = blocking_reason(button, unread, errors)
-    return ButtonState(str(button.identifier), button.label, button.kind, button.url, envelope, unread,
+    # A webhook's URL is a credential (a Make or Zapier hook accepts any caller that knows it), so
+    # members never see it; link buttons need theirs to open it. Admins read URLs in /api/buttons/.
+    url = button.url if button.kind == "link" else None
+    return ButtonState(str(button.identifier), button.label, button.kind, url, envelope, unread,
                        reason is not None, reason)
 
 

@@ -86,7 +86,7 @@ class LogPageQuerySerializer(RecordSerializer):
 
 class MarkReadSerializer(RecordSerializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), max_length=MAX_READ_IDS, allow_empty=True,
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), max_length=MAX_READ_IDS, allow_empty=True,
         help_text="Ids of messages the user has seen; ids of other users' messages are ignored.",
     )
 
@@ -100,7 +100,7 @@ class ButtonStateSerializer(serializers.Serializer):
     identifier = serializers.UUIDField()
     label = serializers.CharField()
     kind = serializers.ChoiceField(choices=KINDS)
-    url = serializers.URLField()
+    url = serializers.URLField(allow_null=True, help_text="Link buttons only; null for webhook buttons.")
     envelope = serializers.ChoiceField(choices=("none", "grey", "blue", "red"))
     unread = serializers.IntegerField()
     disabled = serializers.BooleanField()

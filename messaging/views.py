@@ -4,7 +4,7 @@ import json
 
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import parsers, status
+from rest_framework import status
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import AllowAny
@@ -72,7 +72,6 @@ class TriggerMessageView(APIView):
     renderer_classes = [JSONRenderer]
     permission_classes = [AllowAny]
     throttle_classes = [TriggerMessageThrottle]
-    parser_classes = [parsers.JSONParser, parsers.FormParser, parsers.MultiPartParser]
 
     @extend_schema(
         request=TriggerMessageSerializer,

@@ -210,7 +210,8 @@ CSRF_COOKIE_SECURE = SECURE_COOKIES
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+BEHIND_TLS_PROXY: bool = env_bool("BEHIND_TLS_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 
 # No inline script anywhere: pages load static/panel.js; messages are sanitized and shown as HTML.
 CONTENT_SECURITY_POLICY = {
@@ -236,6 +237,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "oneclick.parsers.JSONParser",
+        "oneclick.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         # Per client address on /api/trigger-message: generous for automations, far too slow to guess
@@ -243,6 +249,9 @@ REST_FRAMEWORK = {
         "trigger_message": env.str("TRIGGER_MESSAGE_RATE", default="600/minute"),
     },
     "EXCEPTION_HANDLER": "oneclick.api.exception_handler",
+    # The throttle's client address: X-Forwarded-For is the caller's to write, so only the entries the
+    # proxies in front appended are believed (none without a proxy, else the last one's).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=1 if BEHIND_TLS_PROXY else 0),
     "DEFAULT_PAGINATION_CLASS": "oneclick.pagination.ResultsPagination",
 }
 SPECTACULAR_SETTINGS = {

@@ -161,3 +161,15 @@ def test_a_dead_broker_is_503_and_the_event_is_failed(
     assert "try again" in response.json()["detail"]
     event = ClickEvent.objects.get()
     assert event.delivery == "failed" and "queue" in event.error
+
+
+def test_a_lone_surrogate_in_the_fields_is_400_not_a_database_error(
+    admin_member: Member, make_button: Callable[..., Button]
+) -> None:
+    # json.loads takes "\ud800"; PostgreSQL's jsonb does not: the parser refuses it first.
+    body = r'{"resource": "deal", "view": "details", "selectedIds": ["1"], "fields": {"note": "a\ud800b"}}'
+    response = api_client(admin_member).post(
+        f"/api/buttons/{make_button().identifier}/click", body, content_type="application/json"
+    )
+    assert response.status_code == 400 and "lone surrogate" in response.json()["detail"]
+    assert not ClickEvent.objects.exists()

@@ -118,6 +118,7 @@ def test_message_filters_and_search(
     assert listed("read=unread") == {error.pk, info.pk}
     assert listed("read=read") == {read.pk}
     assert listed("q=CRM") == {error.pk}
+    assert listed("button=%C2%B2") == listed("button=" + "9" * 30) == set()  # "²" is a digit to isdigit()
 
 
 @pytest.mark.parametrize("url", ["/admin/messaging/message/", "/admin/buttons/clickevent/",

@@ -45,6 +45,9 @@ CASES = [
     ((200, '{"message_type": {"a": 1}, "message": "Hi"}', "application/json"), ("Hi", "info", "")),
     ((200, "[1, 2]", "application/json"), ("[1, 2]", "info", "")),
     ((200, '{"message": 42}', "application/json"), ("42", "info", "")),
+    # JSON that json.loads takes but the app cannot store is read as plain text, never a crash.
+    ((200, r'{"message": "ok \ud800"}', "application/json"), (r'{"message": "ok \ud800"}', "info", "")),
+    ((500, '{"message": ' + "[" * 50_000 + "]" * 50_000 + "}", "application/json"), ("Error (HTTP 500)", "error", "")),
     ((500, "nul \x00 in the body", "text/plain"), ("Error (HTTP 500)", "error", "")),
     ((200, "Ligne \u00e9t\u00e9 \u2713", "text/plain"), ("Ligne \u00e9t\u00e9 \u2713", "info", "")),
 ]

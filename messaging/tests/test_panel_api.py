@@ -19,7 +19,8 @@ def test_the_shape_is_exact(admin_member: Member, make_button: Callable[..., But
     assert [b["label"] for b in body["buttons"]] == ["Create invoice", "Open map"]
     assert body["buttons"][0] == {
         "identifier": str(button.identifier), "label": "Create invoice", "kind": "webhook",
-        "url": "http://hooks.example.test/invoice", "envelope": "none", "unread": 0, "disabled": False,
+        # The webhook's URL is a credential: only link buttons carry one here.
+        "url": None, "envelope": "none", "unread": 0, "disabled": False,
         "disabled_reason": None,
     }
     assert body["buttons"][1]["url"] == "https://maps.example.com/" and body["buttons"][1]["envelope"] == "none"

@@ -88,3 +88,8 @@ def test_session_posts_need_the_csrf_token(admin_member: Member, make_button: Ca
     token = client.cookies["csrftoken"].value
     response = client.post(url, body, content_type="application/json", headers={"X-CSRFToken": token})
     assert response.status_code == 200 and response.json()["marked"] == 1
+
+
+def test_an_id_beyond_any_row_is_a_400_not_a_crash(admin_member: Member, make_button: Callable[..., Button]) -> None:
+    response = read(api_client(admin_member), make_button(), [10**30])
+    assert response.status_code == 400 and "ids" in response.json()["detail"]

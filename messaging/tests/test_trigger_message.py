@@ -169,6 +169,64 @@ def test_it_is_throttled_per_client_address(event: ClickEvent, monkeypatch: pyte
     assert other.status_code == 201
 
 
+def test_a_forged_forwarded_for_header_does_not_buy_a_fresh_budget(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from messaging.throttling import TriggerMessageThrottle
+
+    monkeypatch.setattr(TriggerMessageThrottle, "rate", "3/minute")
+    statuses = [
+        APIClient(HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").post(
+            "/api/trigger-message", {"event_id": str(uuid.uuid4()), "message": "guess"}, format="json"
+        ).status_code
+        for n in range(6)
+    ]
+    assert statuses == [400, 400, 400, 429, 429, 429]
+
+
+def raw_post(body: str | bytes, content_type: str = "application/json"):
+    return APIClient().post("/api/trigger-message", body, content_type=content_type)
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ('{"event_id": "x", "message": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+        (r'{"event_id": "x", "message": "half \\ud800 of a character"}', None),  # an escaped backslash: fine
+        (r'{"event_id": "x", "message": "half \ud800 of a character"}', "lone surrogate"),
+        (r'{"event_id": "x", "message": "ok", "redirect_url": "https://example.com/\uDBFF"}', "lone surrogate"),
+        (r'{"event_id": "x", "message_type": "\udc00", "message": "ok"}', "lone surrogate"),
+        ('{"event_id": "x", "message": NaN}', "JSON parse error"),
+    ],
+    ids=["deep", "escaped-backslash", "surrogate", "surrogate-url", "surrogate-type", "nan"],
+)
+def test_hostile_json_gets_a_400_with_a_sentence(db: None, body: str, named: str | None) -> None:
+    response = raw_post(body)
+    assert response.status_code == 400
+    if named:
+        assert named in response.json()["detail"]
+    else:
+        assert response.json() == NOT_FOUND  # parsed, then the unknown event is refused as usual
+
+
+def test_a_surrogate_pair_is_a_character_and_is_kept(event: ClickEvent) -> None:
+    response = raw_post(r'{"event_id": "EVENT", "message": "Done \ud83c\udf89"}'.replace("EVENT", str(event.pk)))
+    assert response.status_code == 201 and response.json()["content"] == "Done \U0001f389"
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
+def test_an_oversized_body_gets_a_413_with_a_sentence(
+    db: None, settings: object, content_type: str
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    padding = "x" * 20_000
+    json_body = f'{{"event_id": "x", "message": "{padding}"}}'
+    body = json_body if content_type == "application/json" else f"event_id=x&message={padding}"
+    response = raw_post(body, content_type)
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request body is larger than 9 KB."}
+
+
 def test_the_201_body_is_what_the_json_renderer_would_write(event: ClickEvent) -> None:
     from rest_framework.renderers import JSONRenderer
 
