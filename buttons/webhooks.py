@@ -8,6 +8,7 @@ are never followed: a public URL must not bounce the request to an internal one.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 import time
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from requests_hardened.ip_filter import InvalidIPAddress
 
 import oneclick
 
+logger = logging.getLogger(__name__)
 USER_AGENT = f"OneClick/{oneclick.__version__}"
 # Enough for any message (2000 characters) wrapped in JSON; an automation answering with a whole web
 # page does not need to be read to the end to know it is not a message.
@@ -84,9 +86,14 @@ def check_destination(url: str, *, resolve: bool = True) -> None:
         addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
     for address in addresses:
         if not _is_public(address):
-            raise ValidationError(
-                f"The URL resolves to a private or reserved address ({address}), which is not allowed."
-            )
+            if literal is not None:
+                raise ValidationError(
+                    f"The URL points at a private or reserved address ({address}), which is not allowed."
+                )
+            # What a name resolves to stays in the server's log: shown, it would map the operator's
+            # internal DNS for any tenant admin who types names in.
+            logger.info("Refused webhook URL host %s: it resolves to %s", host, address)
+            raise ValidationError("The URL resolves to a private or reserved address, which is not allowed.")
 
 
 def _session(allow_private: bool) -> requests.Session:
@@ -126,8 +133,9 @@ def _classify(exc: requests.RequestException, elapsed_ms: int) -> WebhookError:
     causes = _causes(exc)
     if any(isinstance(c, InvalidIPAddress) for c in causes):
         address = next(c for c in causes if isinstance(c, InvalidIPAddress)).args[0]
+        logger.warning("Refused to call a webhook whose host resolves to %s", address)
         return WebhookError(
-            f"Refused to call the webhook: its host resolves to a private or reserved address ({address}).",
+            "Refused to call the webhook: its host resolves to a private or reserved address.",
             retryable=False,
             duration_ms=elapsed_ms,
         )

@@ -55,8 +55,11 @@ def test_a_host_that_resolves_privately_is_refused(guarded: None, monkeypatch: p
         return real(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    with pytest.raises(ValidationError, match=r"169\.254\.169\.254"):
+    with pytest.raises(ValidationError, match="resolves to a private or reserved address") as refused:
         check_destination("http://rebind.example.test/hook")
+    assert "169.254" not in str(refused.value)  # what internal names resolve to is not a tenant's business
+    with pytest.raises(ValidationError, match=r"\(169\.254\.169\.254\)"):  # typed in: named back
+        check_destination("http://169.254.169.254/hook")
 
 
 def test_the_api_refuses_a_private_url(guarded: None, admin_member: Member) -> None:
@@ -96,7 +99,10 @@ def test_send_time_dns_answer_is_checked_and_pinned(
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
     actions.deliver_click(str(event.pk))
     assert receiver.requests == []
-    assert ClickEvent.objects.get(pk=event.pk).delivery == "failed"
+    failed = ClickEvent.objects.get(pk=event.pk)
+    assert failed.delivery == "failed" and "private or reserved address" in failed.error
+    # The clicker learns why, not the operator's internal address.
+    assert "127.0.0.1" not in failed.error and "127.0.0.1" not in Message.objects.get(event=event).content
 
 
 def test_local_mode_allows_private_targets(
