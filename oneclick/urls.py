@@ -6,7 +6,6 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.templatetags.static import static
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import SimpleRouter
 
 from buttons import views as button_views
@@ -14,11 +13,13 @@ from messaging import reading as messaging_reading
 from messaging import stream as messaging_stream
 from messaging import views as messaging_views
 from messaging import web as messaging_web
+from oneclick import auth
 
 admin.site.site_header = admin.site.site_title = "OneClick administration"
 admin.site.index_title = "Buttons, clicks and messages"
 # Three models need no side navigation; the click and message lists need the width.
 admin.site.enable_nav_sidebar = False
+admin.site.login = auth.throttled_admin_login(admin.site.login)
 
 router = SimpleRouter(trailing_slash="/?")
 router.register("buttons", button_views.ButtonViewSet, basename="button")
@@ -31,7 +32,7 @@ def favicon(request: HttpRequest) -> HttpResponseRedirect:
 urlpatterns = [
     path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/auth/token/", auth.TokenView.as_view(), name="api-token"),
     re_path(r"^api/trigger-message/?$", messaging_views.TriggerMessageView.as_view(), name="trigger-message"),
     path("api/buttons/<uuid:identifier>/click", button_views.ClickView.as_view(), name="button-click"),
     path("api/events/<str:event_id>/", messaging_views.EventView.as_view(), name="event-detail"),
@@ -44,7 +45,7 @@ urlpatterns = [
     ),
     # The browser side (issue #4): pages, the panel's JSON API, live updates.
     path("", messaging_web.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("panel/<str:resource>/<str:object_id>/", messaging_web.panel, name="panel"),
     path("api/panel/<str:resource>/<str:object_id>/", messaging_reading.PanelView.as_view(), name="panel-state"),
