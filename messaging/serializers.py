@@ -7,7 +7,6 @@ from rest_framework import serializers
 from buttons.models import KINDS, RESOURCES
 from messaging.actions import LOG_PAGE_SIZE, MAX_LOG_PAGE_SIZE, MAX_READ_IDS, is_read_by
 from messaging.models import MESSAGE_TYPES, SOURCES, Message
-from messaging.validation import sanitize_message
 
 
 class MessageSerializer(serializers.Serializer):
@@ -17,8 +16,10 @@ class MessageSerializer(serializers.Serializer):
     event_id = serializers.UUIDField()
     source = serializers.ChoiceField(choices=SOURCES)
     message_type = serializers.ChoiceField(choices=MESSAGE_TYPES)
-    content = serializers.CharField(help_text="The message as the automation sent it (validated HTML).")
-    html = serializers.CharField(help_text="The content sanitized for display; links open in a new tab.")
+    content = serializers.CharField(
+        help_text="The message as the automation sent it: HTML validated against the allowlist. Render it "
+        "through an allowlist of your own (the panel rebuilds it node by node): links open in a new tab."
+    )
     redirect_url = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
     read = serializers.BooleanField()
@@ -39,7 +40,6 @@ def message_json(message: Message, viewer_id: int | None) -> dict[str, Any]:
         "source": message.source,
         "message_type": message.message_type,
         "content": message.content,
-        "html": sanitize_message(message.content),
         "redirect_url": message.redirect_url or None,
         "created_at": _DATETIME.to_representation(message.created_at),
         "read": is_read_by(message, viewer_id) if viewer_id is not None else message.read_at is not None,

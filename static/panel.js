@@ -75,15 +75,46 @@
     return node;
   }
 
-  function sanitizedFragment(html) {
-    // `html` was sanitized by the server; a <template> parses it inertly (no script runs, nothing loads).
-    const template = document.createElement("template");
-    template.innerHTML = html;
-    return template.content;
+  // A message's content is HTML as the automation sent it, validated on the way in against this same
+  // allowlist. It is rebuilt here node by node, so nothing else reaches the page even if a stored
+  // message predates a rule: <b> <i> <br> <div> keep no attributes; <a> keeps an http, https or mailto
+  // href and a title, and always opens in a new tab without an opener; anything else is dropped.
+  const ALLOWED_TAGS = new Set(["A", "B", "I", "BR", "DIV"]);
+  const LINK_SCHEMES = new Set(["http:", "https:", "mailto:"]);
+
+  function copyAllowed(from, to) {
+    from.childNodes.forEach(function (node) {
+      if (node.nodeType === Node.TEXT_NODE) {
+        to.appendChild(document.createTextNode(node.nodeValue));
+        return;
+      }
+      if (node.nodeType !== Node.ELEMENT_NODE || !ALLOWED_TAGS.has(node.tagName)) return;
+      const copy = document.createElement(node.tagName.toLowerCase());
+      if (node.tagName === "A") {
+        let url = null;
+        try { url = new URL(node.getAttribute("href") || "", window.location.href); } catch (error) { url = null; }
+        // The parsed scheme, as the browser would follow it ("java\tscript:" parses as javascript:).
+        if (url && node.getAttribute("href") && LINK_SCHEMES.has(url.protocol)) copy.href = url.href;
+        if (node.hasAttribute("title")) copy.title = node.getAttribute("title");
+        copy.target = "_blank";
+        copy.rel = "noopener noreferrer";
+      }
+      copyAllowed(node, copy);
+      to.appendChild(copy);
+    });
   }
 
-  function plainText(html) {
-    return (sanitizedFragment(html).textContent || "").trim();
+  function safeFragment(content) {
+    // A <template> parses inertly: no script runs and nothing loads while the copy is made.
+    const template = document.createElement("template");
+    template.innerHTML = content;
+    const fragment = document.createDocumentFragment();
+    copyAllowed(template.content, fragment);
+    return fragment;
+  }
+
+  function plainText(content) {
+    return (safeFragment(content).textContent || "").trim();
   }
 
   const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
@@ -252,7 +283,7 @@
     status.appendChild(icon(message.message_type, "msg-icon"));
     const text = el("div", "btn-status-text");
     text.appendChild(el("span", "sr-only", TYPE_NAMES[message.message_type] + ": "));
-    text.appendChild(sanitizedFragment(message.html));
+    text.appendChild(safeFragment(message.content));
     status.appendChild(text);
   }
 
@@ -446,9 +477,9 @@
     meta.appendChild(el("span", "unread-pill", "Unread"));
     main.appendChild(meta);
     const content = el("div", "msg-content");
-    content.appendChild(sanitizedFragment(m.html));
+    content.appendChild(safeFragment(m.content));
     main.appendChild(content);
-    if (m.redirect_url && !plainText(m.html).includes(m.redirect_url)) {
+    if (m.redirect_url && !plainText(m.content).includes(m.redirect_url)) {
       const a = el("a", "msg-redirect");
       a.href = m.redirect_url;
       a.target = "_blank";
@@ -564,7 +595,7 @@
         if (fresh.length) {
           const latest = fresh[0];
           log.announcer.textContent = "New " + (TYPE_NAMES[latest.message_type] || "").toLowerCase() +
-            " message: " + plainText(latest.html);
+            " message: " + plainText(latest.content);
         }
         updateLogChrome();
       } while (log.newestAgain);

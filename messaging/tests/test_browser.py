@@ -34,7 +34,9 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"No Chromium at {CHROMIUM}: install Debian's chromium package to run browser tests",
                 allow_module_level=True)
 
-HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b>hostile</b>'
+HOSTILE = ('<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b>hostile</b>'
+           '<a href="javascript:window.__pwned=3">one</a><a href=" java&#x09;script:window.__pwned=4">two</a>'
+           '<a href="https://ok.example/" target="_self" onclick="window.__pwned=5">three</a>')
 
 
 class Automation:
@@ -234,8 +236,13 @@ def test_the_panel_end_to_end(
     assert "Redirected to" in page.locator("#log-list .msg").first.inner_text()
     assert page.locator("#log-list .msg-error").count() == 1
     assert page.locator("#log-list time").first.get_attribute("title")
-    assert page.locator("#log-list img, #log-list script").count() == 0
+    assert page.locator("#log-list img, #log-list script, #log-list [onclick]").count() == 0
     assert "hostile" in page.locator("#log-list").inner_text()
+    links = page.locator("#log-list .msg a").evaluate_all(
+        "links => links.map(a => [a.textContent, a.getAttribute('href'), a.target, a.rel])")
+    assert [link for link in links if link[0] in ("one", "two", "three")] == [
+        ["one", None, "_blank", "noopener noreferrer"], ["two", None, "_blank", "noopener noreferrer"],
+        ["three", "https://ok.example/", "_blank", "noopener noreferrer"]]
 
     # Seen messages become read: the envelope goes grey and the button comes back.
     page.wait_for_selector("#log-list .msg.is-unread", state="detached", timeout=10000)

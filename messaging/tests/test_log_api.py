@@ -20,11 +20,11 @@ def test_newest_first_in_the_exact_shape(admin_member: Member, make_button: Call
     body = api_client(admin_member).get(log_url(button)).json()
     assert list(body) == ["results", "next"] and body["next"] is None
     assert [m["content"] for m in body["results"]] == ["<b>second</b>", "first"]
-    assert {"id", "event_id", "source", "message_type", "content", "redirect_url", "created_at", "read"} <= set(
-        body["results"][0]
-    )
+    # Exactly DESIGN's keys: automations and scripts read these.
+    assert set(body["results"][0]) == {
+        "id", "event_id", "source", "message_type", "content", "redirect_url", "created_at", "read"
+    }
     assert body["results"][0]["read"] is False and body["results"][0]["redirect_url"] == "https://x.example/"
-    assert body["results"][0]["html"] == "<b>second</b>"
 
 
 def test_pages_follow_the_cursor(admin_member: Member, make_button: Callable[..., Button]) -> None:
@@ -87,15 +87,6 @@ def test_cleared_messages_are_not_listed(admin_member: Member, make_button: Call
     button.save()
     message(button, admin_member, content="new")
     assert [m["content"] for m in api_client(admin_member).get(log_url(button)).json()["results"]] == ["new"]
-
-
-def test_hostile_content_is_sanitized_in_html(admin_member: Member, make_button: Callable[..., Button]) -> None:
-    button = make_button()
-    message(button, admin_member, content='<img src=x onerror=alert(1)><script>alert(2)</script>'
-            '<a href="javascript:alert(3)">x</a><a href="https://ok.example/">ok</a>')
-    html = api_client(admin_member).get(log_url(button)).json()["results"][0]["html"]
-    assert "<img" not in html and "<script" not in html and "javascript:" not in html and "alert(2)" not in html
-    assert 'href="https://ok.example/"' in html and 'target="_blank"' in html and "noopener" in html
 
 
 def test_another_companys_button_is_404(
