@@ -18,7 +18,7 @@ from rest_framework.utils import json
 
 # A lone surrogate can only arrive as a \u escape (raw bytes that encode one are not valid UTF-8), so
 # bodies without such an escape (nearly all) skip the walk below.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -48,14 +48,13 @@ def has_lone_surrogate(data: Any) -> bool:
     return False
 
 
-def loads_checked(raw: bytes | str) -> Any:
+def loads_checked(text: str) -> Any:
     """json.loads that raises ValueError for everything wrong with the text (see the module's note)."""
     try:
-        data = json.loads(raw, parse_constant=json.strict_constant)
+        data = json.loads(text, parse_constant=json.strict_constant)
     except RecursionError:
         raise ValueError("the JSON is nested too deeply.") from None
-    encoded = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
-    if _SURROGATE_ESCAPE.search(encoded) and has_lone_surrogate(data):
+    if _SURROGATE_ESCAPE.search(text) and has_lone_surrogate(data):
         raise ValueError("the JSON has a \\u escape that is half of a character (a lone surrogate).")
     return data
 

@@ -247,7 +247,7 @@ REST_FRAMEWORK = {
         # Per client address on /api/trigger-message: generous for automations, far too slow to guess
         # a uuid4 event id.
         "trigger_message": env.str("TRIGGER_MESSAGE_RATE", default="600/minute"),
-        # Sign-in attempts (the login page and /api/auth/token/) per client address.
+        # Sign-in attempts (the login page, the admin's and /api/auth/token/) per client address.
         "login": env.str("LOGIN_RATE", default="10/minute"),
     },
     "EXCEPTION_HANDLER": "oneclick.api.exception_handler",
