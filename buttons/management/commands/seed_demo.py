@@ -4,6 +4,7 @@ built-in demo automation. Safe to run again: it brings everything back to the de
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -52,7 +53,16 @@ class Command(BaseCommand):
         ]
         for values in buttons:
             label = values.pop("label")
-            Button.objects.update_or_create(company=company, label=label, defaults={"view": "details", **values})
+            # The first button of that label is the demo's (an admin may have added more of the same name).
+            existing = Button.objects.filter(company=company, label=label).order_by("pk").first()
+            if existing is None:
+                Button.objects.create(company=company, label=label, **{"view": "details", **values})
+            else:
+                # The demo automation moves with the port (PORT=9000 ./run); an admin's edits stay.
+                current, wanted = urlsplit(existing.url), urlsplit(values["url"])
+                if current.path == wanted.path and current.netloc != wanted.netloc:
+                    existing.url = current._replace(scheme=wanted.scheme, netloc=wanted.netloc).geturl()
+                    existing.save(update_fields=["url"])
         base = settings.DEMO_BASE_URL.rstrip("/")
         self.stdout.write(
             "Demo data ready.\n"
