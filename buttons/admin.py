@@ -140,10 +140,10 @@ class ButtonFilter(admin.SimpleListFilter):
         value = self.value()
         if value is None:
             return queryset
-        # The queryset is already the admin's company's: another company's id matches nothing.
-        # isascii: "²".isdigit() is true but int() refuses it; the length keeps it in a bigint.
-        valid = value.isascii() and value.isdigit() and len(value) <= 18
-        return queryset.filter(button_id=int(value)) if valid else queryset.none()
+        # Only a choice the filter offers (the admin's own company's buttons): anything else, another
+        # company's id or a value that is no id at all, matches nothing.
+        offered = {pk for pk, _ in self.lookup_choices}
+        return queryset.filter(button_id=int(value)) if value in offered else queryset.none()
 
 
 # --- Buttons --------------------------------------------------------------------------------------

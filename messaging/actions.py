@@ -160,10 +160,13 @@ def _announce(message: Message) -> None:
     transaction.on_commit(lambda: live.publish_message(message))
 
 
+def _logs_responses(button: Button) -> bool:
+    return button.messaging_enabled and button.log_http_responses
+
+
 def record_response(event: ClickEvent, status: int, body: str) -> Message | None:
     """The webhook answered: its response becomes a message when the button logs responses."""
-    button = event.button
-    if not (button.messaging_enabled and button.log_http_responses):
+    if not _logs_responses(event.button):
         return None
     content, message_type, redirect = interpret_response(status, body)
     return _store(event, "http_response", message_type, content, redirect)
@@ -175,8 +178,7 @@ def record_delivery_failure(event: ClickEvent, error: str) -> Message | None:
     With "Do not log HTTP responses" on, nothing is stored; the page still says the webhook could not
     be delivered (the event's delivery state), and the admin's click event page shows the error.
     """
-    button = event.button
-    if not (button.messaging_enabled and button.log_http_responses):
+    if not _logs_responses(event.button):
         return None
     return _store(event, "http_response", "error", error, "")
 

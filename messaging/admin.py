@@ -5,9 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html, strip_tags
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.text import Truncator
 
 from buttons.admin import ButtonFilter, ReadOnlyAdmin
 from messaging.actions import not_cleared
@@ -58,7 +57,7 @@ class MessageAdmin(ReadOnlyAdmin):
     @admin.display(description="content")
     def short_content(self, message: Message) -> str:
         # As text: a list of HTML source is hard to scan; the message's page shows both.
-        return Truncator(strip_tags(message.content)).chars(80)
+        return message.preview(80)
 
     @admin.display(description="As users see it")
     def rendered(self, message: Message) -> str:

@@ -75,5 +75,8 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        # Content is HTML; admin titles, inlines and deletion pages show it as text.
-        return f"{self.get_message_type_display()}: {Truncator(strip_tags(self.content)).chars(60)}"
+        return f"{self.get_message_type_display()}: {self.preview(60)}"
+
+    def preview(self, chars: int) -> str:
+        """The content as text, shortened: admin titles, lists and deletion pages (content is HTML)."""
+        return Truncator(strip_tags(self.content)).chars(chars)
