@@ -79,7 +79,7 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": REDIS_URL,
-        "TRIGGER_MESSAGE_RATE": "100000000/minute",
+        "TRIGGER_MESSAGE_MISS_RATE": "100000000/minute",
         "LOG_LEVEL": "ERROR",
         **extra,
     }

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django import db
 from django.conf import settings
@@ -16,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -24,12 +27,14 @@ from buttons import webhooks
 from buttons.models import LIST_OBJECT_ID, Button, ClickEvent, Company, Member
 from buttons.signing import signature_headers
 from messaging import actions as messaging
+from oneclick.logs import events
 
 logger = logging.getLogger(__name__)
 
 MAX_SELECTED_IDS = 500
 MAX_ID_LENGTH = 64
 MAX_FIELDS_BYTES = 16 * 1024
+T = TypeVar("T")
 
 
 class ClickRefused(Exception):
@@ -210,6 +215,8 @@ def press_button(user: AbstractBaseUser, identifier: object, click: ClickRequest
         )
         # Enqueue only once the event is visible to the worker; a broker failure surfaces here.
         transaction.on_commit(lambda: _enqueue_delivery(event))
+    events.info("click", event_id=str(event_id), button=str(button.identifier), company=button.company_id,
+                user=member.external_id, resource=click.resource, object_id=object_id)
     return event
 
 
@@ -223,7 +230,7 @@ def _enqueue_delivery(event: ClickEvent) -> None:
     try:
         deliver_click.apply_async(args=[str(event.pk)], retry=True)
     except (OperationalError, OSError) as exc:
-        logger.error("Could not queue the webhook of event %s: %s", event.pk, exc)
+        events.error("delivery_not_queued", event_id=str(event.pk), error=exc.__class__.__name__)
         error = "The task queue is unavailable, so the webhook was not sent."
         ClickEvent.objects.filter(pk=event.pk, delivery="pending").update(delivery="failed", error=error)
         raise QueueUnavailable("The click could not be processed right now; please try again shortly.") from exc
@@ -232,21 +239,79 @@ def _enqueue_delivery(event: ClickEvent) -> None:
 # --- Delivering the webhook -----------------------------------------------------------------------
 
 RETRY_DELAYS = (1.0, 2.0)  # a refused connection or DNS failure is retried at most twice
+# A webhook leaves only while this much of its click's window is left: an automation called later
+# could not send its custom messages back in time anyway (DESIGN: "within the window or not at all").
+LATEST_START = timedelta(seconds=5)
+# A delivery that reached the receiver retries storing its answer through a database outage this long
+# (the sweep below would otherwise call the click interrupted, although the automation received it).
+RECORD_PATIENCE_SECONDS = 600.0
+DB_RETRY_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0)  # then every 2 s
+
+TOO_BUSY = "The automation was not called: OneClick was too busy. Press the button again."
+INTERRUPTED = (
+    "The webhook's delivery was interrupted (its worker stopped), so whether the automation received"
+    " the click is unknown."
+)
+
+
+def _with_db_retries(step: Callable[[], T], *, give_up_at: float, what: str, event_id: object) -> T:
+    """Run a database step, retrying while the database is unreachable (a restart, a dead pooled
+    connection) until `give_up_at` (time.monotonic()); then the last error is raised."""
+    for attempt in itertools.count():
+        try:
+            return step()
+        except (db.OperationalError, db.InterfaceError) as exc:
+            db.connection.close()  # a broken connection goes back to the pool, which discards it
+            delay = DB_RETRY_DELAYS[min(attempt, len(DB_RETRY_DELAYS) - 1)]
+            if time.monotonic() + delay > give_up_at:
+                raise
+            events.warning("database_retry", step=what, event_id=str(event_id), attempt=attempt + 1,
+                           error=exc.__class__.__name__)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _claim(event_id: str, token: uuid.UUID) -> ClickEvent | None:
+    """Take the event for this task (a conditional UPDATE), or None if it is not to be sent by it.
+
+    The token makes a retried claim idempotent: when the database died between the claim's commit and
+    its answer, the retry finds the claim its own instead of someone else's.
+    """
+    now = timezone.now()
+    claimed = (
+        ClickEvent.objects.filter(pk=event_id, delivery="pending", window_ends_at__gt=now + LATEST_START)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_by=token))
+        .update(claimed_at=now, claimed_by=token)
+    )
+    if claimed != 1:
+        _fail_unsent(event_id, now)
+        return None
+    return ClickEvent.objects.select_related("button").get(pk=event_id)
+
+
+def _fail_unsent(event_id: str, now: datetime) -> None:
+    """An event this task cannot send: a duplicate task's (already claimed or ended), or one whose
+    window is nearly over, which ends at once with a message so its clicker does not wait for it."""
+    late = ClickEvent.objects.filter(pk=event_id, delivery="pending", claimed_at__isnull=True,
+                                     window_ends_at__lte=now + LATEST_START)
+    event = late.select_related("button").first()
+    if event is not None and _end_unfinished(event, TOO_BUSY):
+        return
+    events.info("delivery_skipped", event_id=event_id, reason="already claimed or ended")
 
 
 def deliver_click(event_id: str) -> None:
     """Send the click's webhook at most once and record what came back.
 
-    The conditional UPDATE claims the event: a redelivered or duplicated task finds it claimed and
-    stops, so a receiver never sees the same click twice.
+    The claim is a conditional UPDATE: a redelivered or duplicated task finds the event claimed and
+    stops, so a receiver never sees the same click twice. Database faults before the webhook leaves
+    are retried (nothing was sent yet); after it left, storing the answer is retried until it is stored.
     """
-    claimed = ClickEvent.objects.filter(pk=event_id, claimed_at__isnull=True, delivery="pending").update(
-        claimed_at=timezone.now()
-    )
-    if claimed != 1:
-        logger.info("Event %s is already claimed; not sending its webhook again.", event_id)
+    token = uuid.uuid4()
+    latest = time.monotonic() + settings.EVENT_WINDOW_SECONDS
+    event = _with_db_retries(lambda: _claim(event_id, token), give_up_at=latest, what="claim", event_id=event_id)
+    if event is None:
         return
-    event = ClickEvent.objects.select_related("button").get(pk=event_id)
     button = event.button
     body = json.dumps(event.payload, separators=(",", ":")).encode()
     headers = {"Idempotency-Key": str(event.pk)}
@@ -256,14 +321,17 @@ def deliver_click(event_id: str) -> None:
     # A webhook may take 40 s: hand the database connection back (to the pool) rather than sit on it.
     if not db.connection.in_atomic_block:
         db.connection.close()
+    context = {"event_id": str(event.pk), "button": str(button.identifier), "company": event.company_id}
+    deadline = time.monotonic() + settings.WEBHOOK_TOTAL_TIMEOUT
     attempts = 0
     response: webhooks.WebhookResponse | None = None
     failure: webhooks.WebhookError | None = None
     while True:
         attempts += 1
+        events.info("delivery_attempt", attempt=attempts, **context)
         try:
             webhooks.check_destination(button.url, resolve=False)
-            response = webhooks.post_json(button.url, body, headers)
+            response = webhooks.post_json(button.url, body, headers, deadline=deadline)
             failure = None
             break
         except webhooks.WebhookError as exc:
@@ -272,72 +340,85 @@ def deliver_click(event_id: str) -> None:
             failure = webhooks.WebhookError(f"The webhook was not sent: {exc.messages[0]}", retryable=False)
         delay = RETRY_DELAYS[attempts - 1] if attempts <= len(RETRY_DELAYS) else None
         closes_in = (event.window_ends_at - timezone.now()).total_seconds()
-        if not failure.retryable or delay is None or delay >= closes_in:
+        if not failure.retryable or delay is None or delay >= min(closes_in, deadline - time.monotonic()):
             break
         time.sleep(delay)
 
+    if response is not None:
+        events.info("delivery_delivered", http_status=response.status, duration_ms=response.duration_ms,
+                    attempts=attempts, **context)
+    else:
+        assert failure is not None
+        events.warning("delivery_failed", error=str(failure), duration_ms=failure.duration_ms,
+                       attempts=attempts, **context)
+    _with_db_retries(lambda: _record_outcome(event, token, attempts, response, failure),
+                     give_up_at=time.monotonic() + RECORD_PATIENCE_SECONDS, what="record", event_id=event.pk)
+
+
+def _record_outcome(event: ClickEvent, token: uuid.UUID, attempts: int, response: webhooks.WebhookResponse | None,
+                    failure: webhooks.WebhookError | None) -> None:
+    # Still this task's claim, and not ended meanwhile, except by the sweep calling it interrupted while
+    # the database was away: an answer that arrived wins over "unknown".
+    ours = ClickEvent.objects.filter(pk=event.pk, claimed_by=token).filter(
+        Q(delivery="pending") | Q(delivery="failed", error=INTERRUPTED)
+    )
     with transaction.atomic():
         # The UPDATE locks the event's row until the message is stored, so the retention purge
         # (which skips rows changed under it) cannot delete the event in between; if the event is
         # already gone (its button deleted, or retention after a very late delivery), nothing is
         # stored: a message must not outlive its event (messages.event has no database constraint).
         if response is not None:
-            found = ClickEvent.objects.filter(pk=event.pk).update(
-                delivery="delivered",
-                http_status=response.status,
-                duration_ms=response.duration_ms,
-                attempts=attempts,
-                error="",
-            )
+            found = ours.update(delivery="delivered", http_status=response.status,
+                                duration_ms=response.duration_ms, attempts=attempts, error="")
             if found:
                 messaging.record_response(event, response.status, response.body)
         else:
             assert failure is not None
-            found = ClickEvent.objects.filter(pk=event.pk).update(
-                delivery="failed", duration_ms=failure.duration_ms, attempts=attempts, error=str(failure)
-            )
+            found = ours.update(delivery="failed", duration_ms=failure.duration_ms, attempts=attempts,
+                                error=str(failure))
             if found:
                 messaging.record_delivery_failure(event, str(failure))
         if not found:
-            logger.info("Event %s was deleted while its webhook was in flight; its answer is not kept.", event.pk)
+            events.info("delivery_not_recorded", event_id=str(event.pk), reason="the event was deleted")
 
 
 # --- Deliveries that never finished ----------------------------------------------------------------
 
-# A click's task can be lost (a broker restarted without persistence, a worker killed mid-task). The
-# clicker must still hear of it rather than watch the button forget the click when the window closes.
-STALLED_QUEUE_MINUTES = 5  # never picked up: lost, or a queue this far behind is as good as lost
-STALLED_AFTER_CLAIM = timedelta(seconds=settings.EVENT_WINDOW_SECONDS + settings.WEBHOOK_TOTAL_TIMEOUT + 60)
+# A click's task can be lost (a broker restarted without persistence) or its worker killed mid-delivery.
+# The clicker must still hear of it, soon: a claimed delivery ends within its webhook's deadline, so
+# one claimed longer ago than that (and the time to store its answer) has lost its worker.
+STALLED_AFTER_CLAIM = timedelta(seconds=settings.WEBHOOK_TOTAL_TIMEOUT + 8)
 STALLED_BATCH = 500
-NOT_SENT_IN_TIME = (
-    f"The webhook was not sent within {STALLED_QUEUE_MINUTES} minutes of the click (the task queue lost it or"
-    " is far behind), so it will not be sent. Please press the button again."
-)
-INTERRUPTED = (
-    "The webhook's delivery was interrupted (its worker stopped), so whether the automation received"
-    " the click is unknown."
-)
+
+
+def _end_unfinished(event: ClickEvent, error: str) -> bool:
+    """Fail a pending event with an error message for its clicker; False if it ended meanwhile."""
+    with transaction.atomic():
+        # Conditional: a delivery finishing at this moment keeps its own outcome.
+        ended = ClickEvent.objects.filter(pk=event.pk, delivery="pending", claimed_at=event.claimed_at).update(
+            delivery="failed", error=error
+        )
+        if ended:
+            messaging.record_delivery_failure(event, error)
+    if ended:
+        events.warning("delivery_failed", event_id=str(event.pk), button=str(event.button.identifier),
+                       company=event.company_id, error=error)
+    return bool(ended)
 
 
 def fail_stalled_deliveries(now: datetime | None = None) -> int:
-    """Mark clicks whose delivery never finished as failed, with an error message for the clicker.
+    """End clicks whose delivery will never finish, each with an error message for its clicker.
 
-    A claimed delivery always ends within the window plus the webhook's deadline, so one older than
-    that has lost its worker; an unclaimed one older than STALLED_QUEUE_MINUTES is not sent any more
-    (a late task finds it failed and stops, as for a duplicate). Runs every minute (Celery beat).
+    Unclaimed clicks whose window is nearly over are not sent any more (a late task finds them failed
+    and stops, as for a duplicate), so the clicker hears of it by the end of the window; claimed ones
+    older than STALLED_AFTER_CLAIM have lost their worker. Runs every STALLED_SWEEP_SECONDS (beat).
     """
     now = now or timezone.now()
-    stalled = ClickEvent.objects.filter(
-        delivery="pending", created_at__lt=now - timedelta(minutes=STALLED_QUEUE_MINUTES)
-    ).exclude(claimed_at__gte=now - STALLED_AFTER_CLAIM)
+    stalled = ClickEvent.objects.filter(delivery="pending").filter(
+        Q(claimed_at__isnull=True, window_ends_at__lte=now + LATEST_START)
+        | Q(claimed_at__lt=now - STALLED_AFTER_CLAIM)
+    )
     failed = 0
     for event in stalled.select_related("button").order_by("created_at")[:STALLED_BATCH]:
-        error = NOT_SENT_IN_TIME if event.claimed_at is None else INTERRUPTED
-        with transaction.atomic():
-            # Conditional: a delivery finishing at this moment keeps its own outcome.
-            if ClickEvent.objects.filter(pk=event.pk, delivery="pending").update(delivery="failed", error=error):
-                messaging.record_delivery_failure(event, error)
-                failed += 1
-    if failed:
-        logger.warning("Marked %d stalled webhook deliveries as failed", failed)
+        failed += _end_unfinished(event, TOO_BUSY if event.claimed_at is None else INTERRUPTED)
     return failed

@@ -154,6 +154,8 @@ class ClickEvent(models.Model):
 
     delivery = models.CharField(max_length=10, choices=DELIVERY_STATES, default="pending")
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The delivery task's own token: its claim is idempotent across a database fault (buttons.actions).
+    claimed_by = models.UUIDField(null=True, blank=True, editable=False)
     attempts = models.PositiveSmallIntegerField(default=0)
     http_status = models.PositiveSmallIntegerField("HTTP status", null=True, blank=True)
     duration_ms = models.PositiveIntegerField("duration (ms)", null=True, blank=True)
@@ -176,5 +178,3 @@ class ClickEvent(models.Model):
             self.window_ends_at = self.created_at + timedelta(seconds=settings.EVENT_WINDOW_SECONDS)
         super().save(*args, **kwargs)
 
-    def window_open(self, now: object | None = None) -> bool:
-        return (now or timezone.now()) < self.window_ends_at

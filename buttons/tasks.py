@@ -1,6 +1,11 @@
+import logging
+
 from celery import shared_task
+from django import db
 
 from buttons import actions
+
+logger = logging.getLogger(__name__)
 
 
 # Webhooks wait on the network, so workers run a thread pool (-P threads); the 40 s deadline lives in
@@ -12,7 +17,13 @@ def deliver_click(event_id: str) -> None:
 
 @shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
 def fail_stalled_deliveries() -> int:
-    return actions.fail_stalled_deliveries()
+    try:
+        return actions.fail_stalled_deliveries()
+    except (db.OperationalError, db.InterfaceError) as exc:
+        # The database is away: the next run, seconds from now, tries again on a fresh connection.
+        db.connection.close()
+        logger.warning("The stalled-delivery sweep could not reach the database (%s)", exc.__class__.__name__)
+        return 0
 
 
 @shared_task(ignore_result=True, soft_time_limit=40)

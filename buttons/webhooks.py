@@ -207,22 +207,27 @@ def _read_body(response: requests.Response, deadline: float) -> bytes:
     return b"".join(chunks)[:MAX_RESPONSE_BYTES]
 
 
-def post_json(url: str, body: bytes, headers: dict[str, str]) -> WebhookResponse:
-    """POST once. Returns the response (any status), or raises WebhookError saying what happened."""
-    total = settings.WEBHOOK_TOTAL_TIMEOUT
+def post_json(url: str, body: bytes, headers: dict[str, str], *, deadline: float | None = None) -> WebhookResponse:
+    """POST once. Returns the response (any status), or raises WebhookError saying what happened.
+
+    The whole exchange ends by `deadline` (time.monotonic(); default WEBHOOK_TOTAL_TIMEOUT from now), so
+    retries share one 40 s budget and a delivery's end is known: the stalled-delivery sweep relies on it.
+    """
     started = time.monotonic()
+    deadline = deadline or started + settings.WEBHOOK_TOTAL_TIMEOUT
     session = _session(settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS)
+    remaining = max(0.001, deadline - started)
     try:
         response = session.post(
             url,
             data=body,
             headers={"Content-Type": "application/json", **headers},
-            timeout=(settings.WEBHOOK_CONNECT_TIMEOUT, total),
+            timeout=(min(settings.WEBHOOK_CONNECT_TIMEOUT, remaining), remaining),
             allow_redirects=False,
             stream=True,
         )
         with response:
-            raw = _read_body(response, started + total)
+            raw = _read_body(response, deadline)
             # Automations rarely name a charset; UTF-8 is a better guess than requests' ISO-8859-1.
             encoding = _charset(response.headers.get("Content-Type", "")) or "utf-8"
             try:

@@ -24,6 +24,7 @@ from buttons.models import LIST_OBJECT_ID, Button, ClickEvent
 from messaging import live
 from messaging.models import MESSAGE_TYPE_NAMES, Message
 from messaging.validation import IllegalMessage, validate_message
+from oneclick.logs import events
 from oneclick.parsers import loads_checked
 
 logger = logging.getLogger(__name__)
@@ -156,7 +157,9 @@ def _store(event: ClickEvent, source: str, message_type: str, content: str, redi
 
 
 def _announce(message: Message) -> None:
-    """Tell open pages once the message is committed (live updates)."""
+    """Log the stored message and tell open pages once it is committed (live updates)."""
+    events.info("message_stored", event_id=str(message.event_id), message_id=message.pk, source=message.source,
+                message_type=message.message_type, button=message.button_id, company=message.company_id)
     transaction.on_commit(lambda: live.publish_message(message))
 
 

@@ -1,4 +1,8 @@
-"""The per-address rate limit of /api/trigger-message, so event ids cannot be guessed by brute force.
+"""The per-address budget of misses on /api/trigger-message, so event ids cannot be guessed by brute force.
+
+Only misses count (an event_id that is unknown, expired or of a button with messaging off): Make and
+Zapier post for thousands of customers from a handful of addresses, and their valid posts are bound
+by each click's quota of 10 alone, while a guesser of 122-bit uuid4s misses every time.
 
 A fixed-window counter per client address in the shared cache (Redis in production). Each process takes
 the window's budget from the counter in blocks (1, 2, 4 ... up to LEASE_MAX requests at a time) and spends
@@ -8,6 +12,9 @@ address whose budget is spent is refused without asking the cache again until th
 A block is only granted from budget the counter still has, so all processes together never allow more
 than the rate; a block a process does not use up before the window ends is budget lost, never extra.
 DRF's SimpleRateThrottle instead stores and rewrites the timestamp of every request in the window.
+
+While the cache is unreachable, each process counts on its own (a budget per process, said in the log)
+rather than failing the request.
 """
 
 from __future__ import annotations
@@ -18,19 +25,24 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
+from oneclick.faults import cache_breaker
+
 LEASE_MAX = 16
 MAX_TRACKED = 10_000  # addresses followed per process before ended windows are forgotten
 
 
-class TriggerMessageThrottle(BaseThrottle):
-    scope = "trigger_message"
-    rate: str | None = None  # defaults to REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["trigger_message"]
+class TriggerMessageMissThrottle(BaseThrottle):
+    """Asked once per miss (the view's business), not as a DRF throttle before every request."""
+
+    scope = "trigger_message_miss"
+    rate: str | None = None  # defaults to REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["trigger_message_miss"]
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         limit, period = _parse_rate(self.rate or api_settings.DEFAULT_THROTTLE_RATES[self.scope])
@@ -104,15 +116,35 @@ _leases = _Leases()
 
 
 def forget_leases() -> None:
-    """Drop this process's blocks (tests clear the cache between cases)."""
+    """Drop this process's blocks and fallback counts (tests clear the cache between cases)."""
     _leases.clear()
+    with _local_lock:
+        _local_counts.clear()
 
 
 _redis_clients: dict[tuple[str, ...], Any] = {}
 
 
+_local_counts: dict[str, int] = {}
+_local_lock = threading.Lock()
+
+
 def count_hits(key: str, hits: int, timeout: int) -> int:
-    """Add `hits` to a counter that expires with its window and return the new total."""
+    """Add `hits` to a counter that expires with its window and return the new total: in the shared
+    cache, or in this process while the cache is unreachable."""
+    if not cache_breaker.is_open():
+        try:
+            return _count_shared(key, hits, timeout)
+        except (redis.RedisError, OSError) as exc:
+            cache_breaker.trip(exc, "sign-in and trigger-message budgets count in each process")
+    with _local_lock:
+        if len(_local_counts) >= MAX_TRACKED:
+            _local_counts.clear()  # windows are part of the keys: old ones only take room
+        total = _local_counts[key] = _local_counts.get(key, 0) + hits
+    return total
+
+
+def _count_shared(key: str, hits: int, timeout: int) -> int:
     backend = getattr(cache, "_cache", None)
     if hasattr(backend, "get_client"):  # django.core.cache.backends.redis.RedisCache
         full_key = cache.make_and_validate_key(key)

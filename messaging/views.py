@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from buttons.actions import get_own_event
 from messaging import actions
 from messaging.serializers import EventSerializer, MessageSerializer, TriggerMessageSerializer, message_json
-from messaging.throttling import TriggerMessageThrottle
+from messaging.throttling import TriggerMessageMissThrottle
 
 TRIGGER_EXAMPLES = [
     OpenApiExample(
@@ -71,14 +71,14 @@ class TriggerMessageView(APIView):
     content_negotiation_class = JSONOnly
     renderer_classes = [JSONRenderer]
     permission_classes = [AllowAny]
-    throttle_classes = [TriggerMessageThrottle]
+    throttle_classes: list = []  # only misses count: TriggerMessageMissThrottle, asked in post()
 
     @extend_schema(
         request=TriggerMessageSerializer,
         responses={
             201: MessageSerializer,
             400: OpenApiResponse(description="Unknown or expired event, illegal HTML, too long, 11th message."),
-            429: OpenApiResponse(description="Too many requests from this address."),
+            429: OpenApiResponse(description="Too many posts for unknown or expired events from this address."),
         },
         examples=TRIGGER_EXAMPLES,
         summary="Send a custom message to the user who clicked",
@@ -93,6 +93,10 @@ class TriggerMessageView(APIView):
         try:
             message = actions.add_custom_message(data)
         except actions.MessageRejected as exc:
+            if str(exc) == actions.NOT_FOUND_OR_EXPIRED:
+                throttle = TriggerMessageMissThrottle()
+                if not throttle.allow_request(request, self):
+                    self.throttled(request, throttle.wait())
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         # Rendered here as DRF's JSONRenderer would (compact UTF-8, U+2028/U+2029 escaped for JavaScript),
         # without its machinery: this is the hot path.

@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import redis
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
+from django.core.cache.backends.locmem import LocMemCache
 from django.forms import Form
 from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.throttling import SimpleRateThrottle
+
+from oneclick.faults import cache_breaker
 
 TOO_MANY = "Too many sign-in attempts from your address; please wait a minute and try again."
 
@@ -25,6 +29,19 @@ class LoginThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request: Any, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        # Sign-in keeps working while the shared cache is down: the budget is then this process's own.
+        if not cache_breaker.is_open():
+            try:
+                return super().allow_request(request, view)
+            except (redis.RedisError, OSError) as exc:
+                cache_breaker.trip(exc, "sign-in and trigger-message budgets count in each process")
+        self.cache = _local_budgets
+        return super().allow_request(request, view)
+
+
+_local_budgets = LocMemCache("oneclick-login-fallback", {"MAX_ENTRIES": 10_000})
 
 
 def over_budget(request: HttpRequest) -> bool:

@@ -14,6 +14,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from oneclick.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -86,6 +88,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "oneclick.faults.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -117,7 +120,30 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'oneclick.sqlite3'}")}
+def _required_url(name: str, schemes: tuple[str, ...], example: str) -> str:
+    """A service URL the production mode cannot run without: missing or malformed stops the process at
+    start with a sentence naming the variable (instead of a silent SQLite or a KeyError later)."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ImproperlyConfigured(
+            f"{name} is not set. Set it to a URL like {example}, or run the embedded local mode with "
+            "ONECLICK_LOCAL=true (./run does this)."
+        )
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() not in schemes or not (rest.strip("/") or scheme == "filesystem"):
+        raise ImproperlyConfigured(f"{name} is not a valid URL: it should look like {example}.")
+    return value
+
+
+if LOCAL_MODE:
+    _database_url = env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'oneclick.sqlite3'}")
+else:
+    _database_url = _required_url("DATABASE_URL", ("postgres", "postgresql", "pgsql", "sqlite"),
+                                  "postgres://user:password@host:5432/oneclick")
+try:
+    DATABASES = {"default": env.db_url_config(_database_url)}
+except ValueError as exc:  # a port out of range, a bad query string
+    raise ImproperlyConfigured(f"DATABASE_URL is not a valid URL: {exc}.") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if DATABASES["default"]["NAME"] != ":memory:":
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
@@ -132,24 +158,41 @@ else:
     # Web requests run in a thread pool (oneclick.handlers) and Celery tasks in worker threads; a small
     # psycopg pool per process shares connections among them instead of one per thread.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    # The pool checks each connection before handing it out (one empty round trip), so a connection
+    # that a PostgreSQL restart killed is replaced instead of failing the first request after it.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    # A server that is down answers nothing: give up connecting quickly so requests get their 503 fast.
+    options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=2))
+    options["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN", default=2),
         "max_size": env.int("DATABASE_POOL_MAX", default=10),
-        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        # How long a request waits for a free connection before its 503 (DESIGN: answered within 3 s).
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=2.0),
+        # psycopg's pool retries a failed connect with a doubling delay (1, 2, 4, 8 s ...), so after a
+        # 10 s outage it could wait 8 s more; giving up after 2 s lets the next request start a fresh
+        # attempt at once, and service is back as soon as the server is.
+        "reconnect_timeout": 2.0,
     }
     # Django binds parameters client-side and never prepares; the hot path of /api/trigger-message asks
     # for a prepared statement (messaging.actions), which psycopg only honours with a threshold set.
     # Behind a pooler that cannot keep prepared statements (PgBouncer < 1.21 in transaction mode), set
     # DATABASE_PREPARED_STATEMENTS=false.
     if env_bool("DATABASE_PREPARED_STATEMENTS", True):
-        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
+        options["prepare_threshold"] = 5
 # Threads per web process for sync views (oneclick.handlers): they wait on the database, so no more
 # than its pool holds.
 ASGI_THREADS = env.int("ASGI_THREADS", default=env.int("DATABASE_POOL_MAX", default=10))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Celery ---------------------------------------------------------------------------------------
-CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default="filesystem://")
+if LOCAL_MODE:
+    CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default="filesystem://")
+else:
+    CELERY_BROKER_URL = _required_url("CELERY_BROKER_URL", ("redis", "rediss", "filesystem"),
+                                      "redis://host:6379/0")
+# No Redis call may hold a request for long (DESIGN: a 503 within 3 s while Redis is down or stalled).
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # Web and worker exchange tasks through files in this folder (tests point it elsewhere).
     _queue_dir = Path(env.str("CELERY_FILESYSTEM_BROKER_DIR", default=str(VAR_DIR / "broker")))
@@ -162,30 +205,45 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.2,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None  # nobody reads task results
 CELERY_TASK_IGNORE_RESULT = True
-# A click must not hang on a dead broker: a couple of quick retries, then the user hears of it.
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3}
+# A click must not hang on a dead broker: one quick retry, then the user hears of it (503) within 3 s.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_TIMEOUT
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER: bool = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Deliveries and housekeeping on queues of their own, each with its own worker: the stalled-delivery
+# sweep must never wait behind a backlog of clicks, nor a click behind a retention batch.
+CELERY_TASK_DEFAULT_QUEUE = "deliveries"
+HOUSEKEEPING_QUEUE = "housekeeping"
+CELERY_TASK_ROUTES = {
+    "buttons.tasks.fail_stalled_deliveries": {"queue": HOUSEKEEPING_QUEUE},
+    "messaging.tasks.purge_expired_messages": {"queue": HOUSEKEEPING_QUEUE},
+    "messaging.tasks.delete_cleared_messages": {"queue": HOUSEKEEPING_QUEUE},
+}
+# How often the sweep ends clicks whose delivery will never finish (buttons.actions): a dead worker's
+# clicker hears of it within a minute of the click, a lost task's by the end of its window.
+STALLED_SWEEP_SECONDS = 5.0
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-messages": {
         "task": "messaging.tasks.purge_expired_messages",
         "schedule": env.float("RETENTION_INTERVAL_SECONDS", default=3600.0),
     },
-    # A click whose task was lost still ends with an error message for the clicker.
     "fail-stalled-deliveries": {
         "task": "buttons.tasks.fail_stalled_deliveries",
-        "schedule": 60.0,
-        "options": {"expires": 55},  # a backed-up queue need not run a stale sweep
+        "schedule": STALLED_SWEEP_SECONDS,
+        "options": {"expires": STALLED_SWEEP_SECONDS},  # a late sweep is replaced by the next one
     },
 }
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))
 
 # --- Cache (throttling, live updates) --------------------------------------------------------------
 _default_cache = CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "locmemcache://"
@@ -193,7 +251,10 @@ CACHES = {"default": env.cache("CACHE_URL", default=_default_cache)}
 if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
     # django-environ names the third-party backend; Django ships its own Redis backend.
     CACHES["default"]["BACKEND"] = "django.core.cache.backends.redis.RedisCache"
-    CACHES["default"].pop("OPTIONS", None)
+    CACHES["default"]["OPTIONS"] = {
+        "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    }
 
 # --- Auth, sessions, security ----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -244,9 +305,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
-        # Per client address on /api/trigger-message: generous for automations, far too slow to guess
-        # a uuid4 event id.
-        "trigger_message": env.str("TRIGGER_MESSAGE_RATE", default="600/minute"),
+        # Posts to /api/trigger-message for unknown or expired events, per client address: generous for
+        # automations whose scenarios run late, far too slow to guess a uuid4 event id. Valid posts
+        # are never counted (messaging.throttling).
+        "trigger_message_miss": env.str("TRIGGER_MESSAGE_MISS_RATE", default="600/minute"),
         # Sign-in attempts (the login page, the admin's and /api/auth/token/) per client address.
         "login": env.str("LOGIN_RATE", default="10/minute"),
     },
@@ -276,18 +338,19 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Hashed, compressed file names need `collectstatic` first. A production server started without it
+# still serves its pages (the files from their source folders, unhashed) and says so in its log,
+# rather than answering every page with a 500.
+STATIC_COLLECTED = (STATIC_ROOT / "staticfiles.json").exists()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
+        if not DEBUG and STATIC_COLLECTED
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+LOG_FORMAT: str = env.str("LOG_FORMAT", default="console").lower()
+LOGGING = logging_config(LOG_FORMAT, env.str("LOG_LEVEL", default="INFO").upper())

@@ -7,6 +7,11 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-for-produc
 # Receivers in tests listen on 127.0.0.1; the SSRF tests turn the guard back on explicitly.
 os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
 os.environ.setdefault("DJANGO_DEBUG", "false")
+# Without service URLs the suite runs on SQLite and the filesystem broker (the production settings
+# refuse to start without them).
+os.environ.setdefault("DATABASE_URL", "sqlite:///" + os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "var", "oneclick.sqlite3"))
+os.environ.setdefault("CELERY_BROKER_URL", "filesystem://")
 
 from oneclick.settings import *  # noqa: F403
 from oneclick.settings import CACHES

@@ -13,13 +13,15 @@ from messaging import reading as messaging_reading
 from messaging import stream as messaging_stream
 from messaging import views as messaging_views
 from messaging import web as messaging_web
-from oneclick import auth
+from oneclick import auth, health
 
 admin.site.site_header = admin.site.site_title = "OneClick administration"
 admin.site.index_title = "Buttons, clicks and messages"
 # Three models need no side navigation; the click and message lists need the width.
 admin.site.enable_nav_sidebar = False
 admin.site.login = auth.throttled_admin_login(admin.site.login)
+
+handler500 = "oneclick.faults.server_error"
 
 router = SimpleRouter(trailing_slash="/?")
 router.register("buttons", button_views.ButtonViewSet, basename="button")
@@ -31,6 +33,7 @@ def favicon(request: HttpRequest) -> HttpResponseRedirect:
 
 urlpatterns = [
     path("favicon.ico", favicon),
+    path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/auth/token/", auth.TokenView.as_view(), name="api-token"),
     re_path(r"^api/trigger-message/?$", messaging_views.TriggerMessageView.as_view(), name="trigger-message"),

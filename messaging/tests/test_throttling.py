@@ -52,7 +52,7 @@ def test_addresses_and_windows_have_budgets_of_their_own() -> None:
 def test_the_view_counts_again_in_the_next_window(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
     from rest_framework.test import APIClient
 
-    monkeypatch.setattr(throttling.TriggerMessageThrottle, "rate", "2/minute")
+    monkeypatch.setattr(throttling.TriggerMessageMissThrottle, "rate", "2/minute")
     start = datetime(2026, 5, 1, 12, 0, 5, tzinfo=UTC)
 
     def status() -> int:

@@ -155,27 +155,45 @@ def test_no_authentication_and_no_csrf_needed(event: ClickEvent) -> None:
     assert response.status_code == 201
 
 
-def test_it_is_throttled_per_client_address(event: ClickEvent, monkeypatch: pytest.MonkeyPatch) -> None:
-    from messaging.throttling import TriggerMessageThrottle
+def test_misses_are_throttled_per_client_address_and_valid_posts_never(
+    event: ClickEvent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from messaging.throttling import TriggerMessageMissThrottle
 
-    monkeypatch.setattr(TriggerMessageThrottle, "rate", "3/minute")
+    monkeypatch.setattr(TriggerMessageMissThrottle, "rate", "3/minute")
     statuses = [post({"event_id": str(uuid.uuid4()), "message": "guess"}).status_code for _ in range(4)]
     assert statuses == [400, 400, 400, 429]
-    refused = post({"event_id": str(event.pk), "message": "hi"})
+    refused = post({"event_id": str(uuid.uuid4()), "message": "guess"})
     assert refused.status_code == 429 and int(refused["Retry-After"]) <= 60
     assert "throttled" in refused.json()["detail"].lower()
+    # The same address (a platform's shared egress) still delivers its valid messages.
+    assert post({"event_id": str(event.pk), "message": "hi"}).status_code == 201
     other = APIClient(REMOTE_ADDR="10.9.8.7").post(
-        "/api/trigger-message", {"event_id": str(event.pk), "message": "hi"}, format="json"
+        "/api/trigger-message", {"event_id": str(uuid.uuid4()), "message": "guess"}, format="json"
     )
-    assert other.status_code == 201
+    assert other.status_code == 400
+
+
+def test_a_thousand_valid_posts_from_one_address_are_all_accepted(
+    admin_member: Member, make_button: Callable[..., Button], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from messaging.throttling import TriggerMessageMissThrottle
+
+    monkeypatch.setattr(TriggerMessageMissThrottle, "rate", "5/minute")
+    button = make_button()
+    events = [make_event(button, admin_member, object_id=str(n)) for n in range(100)]
+    statuses = [post({"event_id": str(e.pk), "message": f"step {i}"}).status_code for i in range(10) for e in events]
+    assert statuses == [201] * 1000
+    misses = [post({"event_id": str(uuid.uuid4()), "message": "guess"}).status_code for _ in range(7)]
+    assert misses == [400] * 5 + [429] * 2
 
 
 def test_a_forged_forwarded_for_header_does_not_buy_a_fresh_budget(
     db: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from messaging.throttling import TriggerMessageThrottle
+    from messaging.throttling import TriggerMessageMissThrottle
 
-    monkeypatch.setattr(TriggerMessageThrottle, "rate", "3/minute")
+    monkeypatch.setattr(TriggerMessageMissThrottle, "rate", "3/minute")
     statuses = [
         APIClient(HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").post(
             "/api/trigger-message", {"event_id": str(uuid.uuid4()), "message": "guess"}, format="json"
