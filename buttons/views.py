@@ -17,6 +17,7 @@ from buttons.serializers import (
     ClickSerializer,
 )
 from messaging.actions import clear_messages
+from oneclick.faults import RETRY_AFTER_SECONDS
 
 
 class ButtonViewSet(viewsets.ModelViewSet):
@@ -61,7 +62,8 @@ class ClickView(APIView):
         except actions.ClickRefused as exc:
             return Response({"detail": str(exc)}, status=exc.status)
         except actions.QueueUnavailable as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
         return Response(
             ClickAcceptedSerializer({"event_id": event.pk, "window_ends_at": event.window_ends_at}).data,
             status=status.HTTP_202_ACCEPTED,

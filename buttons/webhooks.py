@@ -188,7 +188,9 @@ def _read_body(response: requests.Response, deadline: float) -> bytes:
     chunks: list[bytes] = []
     size = 0
     sock = getattr(getattr(response.raw, "_connection", None), "sock", None)
-    while size < MAX_RESPONSE_BYTES:
+    # urllib3 hands the connection back to the pool as soon as the body's last byte is read: from
+    # then on the socket may carry another thread's webhook, so it is never touched again.
+    while size < MAX_RESPONSE_BYTES and not response.raw.isclosed():
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise requests.ReadTimeout("deadline passed while reading the body")
@@ -198,7 +200,7 @@ def _read_body(response: requests.Response, deadline: float) -> bytes:
             chunk = response.raw.read1(MAX_RESPONSE_BYTES - size, decode_content=True)
         except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
             raise requests.ReadTimeout("deadline passed while reading the body") from exc
-        except urllib3.exceptions.HTTPError as exc:
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise requests.ConnectionError(exc) from exc
         if not chunk:
             break

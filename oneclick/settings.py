@@ -158,8 +158,10 @@ else:
     # Web requests run in a thread pool (oneclick.handlers) and Celery tasks in worker threads; a small
     # psycopg pool per process shares connections among them instead of one per thread.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    # The pool checks each connection before handing it out (one empty round trip), so a connection
-    # that a PostgreSQL restart killed is replaced instead of failing the first request after it.
+    # Each pooled connection is checked before it is handed out (one empty round trip), so one that a
+    # PostgreSQL restart killed is replaced instead of failing the first request after it; the
+    # backend is Django's own with a check that sweeps the pool at the first dead connection.
+    DATABASES["default"]["ENGINE"] = "oneclick.postgresql"
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     options = DATABASES["default"].setdefault("OPTIONS", {})
     # A server that is down answers nothing: give up connecting quickly so requests get their 503 fast.
@@ -205,9 +207,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.2,
     }
 else:
+    # A publish is retried once after a reconnect (a Redis restart leaves dead pooled connections), so
+    # a click facing a paused Redis waits three of these: still inside its 3 s.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
-        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+        "socket_connect_timeout": REDIS_SOCKET_TIMEOUT / 2,
+        "socket_timeout": REDIS_SOCKET_TIMEOUT / 2,
     }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -248,8 +252,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default
 # --- Cache (throttling, live updates) --------------------------------------------------------------
 _default_cache = CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "locmemcache://"
 CACHES = {"default": env.cache("CACHE_URL", default=_default_cache)}
-if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
-    # django-environ names the third-party backend; Django ships its own Redis backend.
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    # Django's own Redis backend (older django-environ named the third-party one).
     CACHES["default"]["BACKEND"] = "django.core.cache.backends.redis.RedisCache"
     CACHES["default"]["OPTIONS"] = {
         "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,

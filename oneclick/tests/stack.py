@@ -210,6 +210,11 @@ class Hooks:
             return self.seen.get(event_id, 0)
 
 
+class _BurstServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # listen()'s backlog: a worker's burst of connections is not dropped
+
+
 @contextmanager
 def hooks_server() -> Iterator[Hooks]:
     hooks = Hooks()
@@ -228,7 +233,7 @@ def hooks_server() -> Iterator[Hooks]:
                 hooks.arrived.setdefault(event_id, time.time())
             if hooks.delay:
                 time.sleep(hooks.delay)
-            answer = json.dumps({"message_type": "success", "message": "Received"}).encode()
+            answer = json.dumps({"message_type": "success", "message": f"Received {event_id}"}).encode()
             try:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -241,9 +246,7 @@ def hooks_server() -> Iterator[Hooks]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.request_queue_size = 1024
+    server = _BurstServer(("127.0.0.1", 0), Handler)
     hooks.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
