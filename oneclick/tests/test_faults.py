@@ -21,32 +21,33 @@ from pathlib import Path
 
 import pytest
 
-from oneclick.tests import stack as S
+from oneclick.tests import stack as harness
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 ANSWERED_WITHIN = 3.0
 
-reason = S.have_services()
+reason = harness.have_services()
 if reason:
     pytestmark.append(pytest.mark.skipif(not os.environ.get("CI"), reason=f"fault tests need {reason}"))
 
 
 @dataclass
 class Env:
-    stack: S.Stack
-    postgres: S.Postgres
-    redis: S.Redis
-    hooks: S.Hooks
-    company: S.Company
+    stack: harness.Stack
+    postgres: harness.Postgres
+    redis: harness.Redis
+    hooks: harness.Hooks
+    company: harness.Company
 
 
 @pytest.fixture(scope="module")
 def env() -> Iterator[Env]:
-    with S.services(keep=bool(os.environ.get("FAULTS_KEEP"))) as (folder, postgres, redis), S.hooks_server() as hooks:
-        stack = S.Stack(folder, postgres.url, redis.url)
+    keep = bool(os.environ.get("FAULTS_KEEP"))  # keep the logs of a failed run in /tmp/oneclick-faults-*
+    with harness.services(keep=keep) as (folder, postgres, redis), harness.hooks_server() as hooks:
+        stack = harness.Stack(folder, postgres.url, redis.url)
         try:
             stack.start()
-            yield Env(stack, postgres, redis, hooks, S.set_up_company(stack, hooks.url))
+            yield Env(stack, postgres, redis, hooks, harness.set_up_company(stack, hooks.url))
         finally:
             stack.stop()
 
@@ -56,13 +57,13 @@ class Load:
     """Clicks from several threads until stopped; every answer kept (status, seconds, body, headers)."""
 
     env: Env
-    answers: list[S.Answer] = field(default_factory=list)
+    answers: list[harness.Answer] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self, threads: int = 4, pause: float = 0.05) -> Iterator[None]:
         def clicker(n: int) -> None:
             while not self.stop.is_set():
-                self.answers.append(S.click(self.env.stack, self.env.company, record=str(n), timeout=15))
+                self.answers.append(harness.click(self.env.stack, self.env.company, record=str(n), timeout=15))
                 time.sleep(pause)
 
         with ThreadPoolExecutor(threads) as pool:
@@ -84,7 +85,7 @@ def settle(env: Env, event_ids: list[str], timeout: float = 30) -> dict[str, dic
     while len(ended) < len(event_ids):
         for event_id in event_ids:
             if event_id not in ended:
-                body = S.event(env.stack, env.company, event_id).body
+                body = harness.event(env.stack, env.company, event_id).body
                 if isinstance(body, dict) and body.get("delivery") in ("delivered", "failed"):
                     ended[event_id] = body
         assert time.monotonic() < deadline, f"still pending: {sorted(set(event_ids) - set(ended))}"
@@ -105,11 +106,11 @@ def assert_delivered_once_or_reported(env: Env, event_ids: list[str]) -> dict[st
     return outcomes
 
 
-def header(answer: S.Answer, name: str) -> str | None:
+def header(answer: harness.Answer, name: str) -> str | None:
     return {key.lower(): value for key, value in answer.headers.items()}.get(name.lower())
 
 
-def assert_clean_failure(answer: S.Answer) -> None:
+def assert_clean_failure(answer: harness.Answer) -> None:
     """A 503 is JSON with a sentence and Retry-After, and came fast; nothing else may fail."""
     assert answer.status in (200, 201, 202, 400, 503), (answer.status, answer.body)
     assert answer.seconds < ANSWERED_WITHIN, f"answered {answer.status} after {answer.seconds:.1f} s"
@@ -118,8 +119,8 @@ def assert_clean_failure(answer: S.Answer) -> None:
         assert header(answer, "Retry-After")
 
 
-def healthz(env: Env) -> S.Answer:
-    answer = S.call("GET", f"{env.stack.base}/healthz")
+def healthz(env: Env) -> harness.Answer:
+    answer = harness.call("GET", f"{env.stack.base}/healthz")
     assert answer.seconds < ANSWERED_WITHIN
     return answer
 
@@ -155,15 +156,15 @@ def test_postgres_down_for_ten_seconds_under_load(env: Env) -> None:
         while time.monotonic() - stopped < 10:
             down = healthz(env)
             assert down.status == 503 and down.body["database"] != "ok" and down.body["broker"] == "ok"
-            api = S.call("GET", f"{env.stack.base}/api/panel/deal/42/", token=env.company.token)
+            api = harness.call("GET", f"{env.stack.base}/api/panel/deal/42/", token=env.company.token)
             assert_clean_failure(api)
             assert api.status == 503 and api.body["detail"].startswith("The database is unavailable")
-            page = S.call("GET", f"{env.stack.base}/admin/login/?next=/admin/")
+            page = harness.call("GET", f"{env.stack.base}/admin/login/?next=/admin/")
             assert page.status in (200, 503) and page.seconds < ANSWERED_WITHIN
             time.sleep(1)
         env.postgres.start()
         back = time.monotonic()
-        while S.click(env.stack, env.company, record="back").status != 202:
+        while harness.click(env.stack, env.company, record="back").status != 202:
             assert time.monotonic() - back < ANSWERED_WITHIN, "no recovery within 3 s of the database's return"
             time.sleep(0.1)
         time.sleep(2)
@@ -177,38 +178,38 @@ def test_postgres_down_for_ten_seconds_under_load(env: Env) -> None:
 
 def test_redis_down_then_paused(env: Env) -> None:
     # A click whose window is open, for the automation's custom messages while Redis is away.
-    open_event = S.click(env.stack, env.company, record="redis").body["event_id"]
+    open_event = harness.click(env.stack, env.company, record="redis").body["event_id"]
     settle(env, [open_event])
     env.redis.stop()
     try:
-        answers = [S.click(env.stack, env.company, record="redis-down") for _ in range(3)]
+        answers = [harness.click(env.stack, env.company, record="redis-down") for _ in range(3)]
         for answer in answers:
             assert_clean_failure(answer)
             assert answer.status == 503
         health = healthz(env)
         assert health.status == 503 and health.body["database"] == "ok" and health.body["broker"] != "ok"
         # What needs no queue keeps working: custom messages, misses answered, signing in.
-        posted = S.call("POST", f"{env.stack.base}/api/trigger-message",
+        posted = harness.call("POST", f"{env.stack.base}/api/trigger-message",
                         {"event_id": open_event, "message": "Still here", "message_type": "success"})
         assert posted.status == 201 and posted.seconds < ANSWERED_WITHIN
-        miss = S.call("POST", f"{env.stack.base}/api/trigger-message", {"event_id": "nope", "message": "x"})
+        miss = harness.call("POST", f"{env.stack.base}/api/trigger-message", {"event_id": "nope", "message": "x"})
         assert miss.status == 400 and miss.seconds < ANSWERED_WITHIN
-        token = S.call("POST", f"{env.stack.base}/api/auth/token/",
+        token = harness.call("POST", f"{env.stack.base}/api/auth/token/",
                        {"username": "alice", "password": "pw-faults-123"})
         assert token.status == 200 and token.seconds < ANSWERED_WITHIN
     finally:
         env.redis.start()
     time.sleep(1)
-    again = [S.click(env.stack, env.company, record="redis-back") for _ in range(3)]
+    again = [harness.click(env.stack, env.company, record="redis-back") for _ in range(3)]
     assert [a.status for a in again] == [202, 202, 202]
     assert assert_delivered_once_or_reported(env, [a.body["event_id"] for a in again])["delivered"] == 3
 
     env.redis.pause()
     try:
         started = time.monotonic()
-        paused = [S.click(env.stack, env.company, record="redis-paused"),
-                  S.call("POST", f"{env.stack.base}/api/trigger-message", {"event_id": "nope", "message": "x"}),
-                  S.call("POST", f"{env.stack.base}/api/auth/token/",
+        paused = [harness.click(env.stack, env.company, record="redis-paused"),
+                  harness.call("POST", f"{env.stack.base}/api/trigger-message", {"event_id": "nope", "message": "x"}),
+                  harness.call("POST", f"{env.stack.base}/api/auth/token/",
                          {"username": "alice", "password": "pw-faults-123"}),
                   healthz(env)]
         for answer in paused:
@@ -219,7 +220,7 @@ def test_redis_down_then_paused(env: Env) -> None:
     finally:
         env.redis.resume()
     time.sleep(1)
-    resumed = S.click(env.stack, env.company, record="redis-resumed")
+    resumed = harness.click(env.stack, env.company, record="redis-resumed")
     assert resumed.status == 202
     assert assert_delivered_once_or_reported(env, [resumed.body["event_id"]])["delivered"] == 1
 
@@ -230,7 +231,7 @@ def test_a_worker_killed_mid_delivery_sends_nothing_twice_and_its_clicker_hears_
     env.hooks.delay = 30  # a slow automation: the worker waits on its answer
     try:
         clicked = time.monotonic()
-        event_id = S.click(env.stack, env.company, record="killed").body["event_id"]
+        event_id = harness.click(env.stack, env.company, record="killed").body["event_id"]
         deadline = time.monotonic() + 10
         while env.hooks.count(event_id) == 0:
             assert time.monotonic() < deadline, "the webhook never left"
@@ -248,7 +249,7 @@ def test_a_worker_killed_mid_delivery_sends_nothing_twice_and_its_clicker_hears_
 
 
 def test_each_click_delivery_and_message_is_one_json_log_line_with_its_event_id(env: Env) -> None:
-    event_id = S.click(env.stack, env.company, record="logs").body["event_id"]
+    event_id = harness.click(env.stack, env.company, record="logs").body["event_id"]
     settle(env, [event_id])
     time.sleep(0.5)
     lines = []
@@ -284,11 +285,11 @@ def test_start_up_refuses_a_missing_or_malformed_service_url(
     else:
         env[variable] = value
     command = {
-        "web": [str(S.VENV_BIN / "gunicorn"), "oneclick.asgi:application", "-k", "uvicorn_worker.UvicornWorker",
-                "-b", f"127.0.0.1:{S.free_port()}"],
-        "worker": [str(S.VENV_BIN / "celery"), "-A", "oneclick", "worker", "-Q", "nothing"],
-        "beat": [str(S.VENV_BIN / "celery"), "-A", "oneclick", "beat", "-s", str(tmp_path / "beat")],
+        "web": [str(harness.VENV_BIN / "gunicorn"), "oneclick.asgi:application", "-k", "uvicorn_worker.UvicornWorker",
+                "-b", f"127.0.0.1:{harness.free_port()}"],
+        "worker": [str(harness.VENV_BIN / "celery"), "-A", "oneclick", "worker", "-Q", "nothing"],
+        "beat": [str(harness.VENV_BIN / "celery"), "-A", "oneclick", "beat", "-s", str(tmp_path / "beat")],
     }[process]
-    done = subprocess.run(command, cwd=S.ROOT, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(command, cwd=harness.ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert sentence in done.stdout + done.stderr
