@@ -5,8 +5,10 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
-# Static files are collected at build time; whitenoise serves them compressed and cached.
-RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v 0 \
+# Static files are collected at build time; whitenoise serves them compressed and cached. (The settings
+# refuse to load without service URLs; collectstatic touches neither service.)
+RUN DJANGO_SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/build.sqlite3 CELERY_BROKER_URL=redis://build:6379/0 \
+    python manage.py collectstatic --noinput -v 0 \
     && useradd --system --uid 1000 oneclick && mkdir -p /app/var && chown oneclick /app/var
 USER oneclick
 EXPOSE 8000

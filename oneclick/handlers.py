@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -116,4 +117,9 @@ def get_application() -> OneHopASGIHandler:
     import django
 
     django.setup(set_prefix=False)
+    if not settings.DEBUG and not settings.STATIC_COLLECTED:
+        logging.getLogger(__name__).warning(
+            "Static files are not collected: serving them from their source folders, unhashed and uncompressed."
+            " Run `python manage.py collectstatic` before starting the server."
+        )
     return OneHopASGIHandler(threads=settings.ASGI_THREADS)
