@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.crypto import salted_hmac
 from rest_framework import serializers
 
 from buttons.models import KINDS, RESOURCES
@@ -13,7 +14,14 @@ class MessageSerializer(serializers.Serializer):
     """A message from the asking user's point of view (`read` is true for others' messages)."""
 
     id = serializers.IntegerField()
-    event_id = serializers.UUIDField()
+    event_id = serializers.UUIDField(
+        allow_null=True,
+        help_text="The click's event_id, the credential of /api/trigger-message: given to the user who "
+        "clicked only, null for everyone else.",
+    )
+    click_id = serializers.CharField(
+        help_text="An opaque id shared by the messages of one click, for grouping them (no credential)."
+    )
     source = serializers.ChoiceField(choices=SOURCES)
     message_type = serializers.ChoiceField(choices=MESSAGE_TYPES)
     content = serializers.CharField(
@@ -31,12 +39,20 @@ class MessageSerializer(serializers.Serializer):
 _DATETIME = serializers.DateTimeField()
 
 
+def click_id(event_id: object) -> str:
+    """The opaque id of a click for its messages: keyed by the secret, so it tells nothing of the
+    event_id (which would let a co-worker post as the clicker) and cannot be forged into one."""
+    return salted_hmac("oneclick.click_id", str(event_id), algorithm="sha256").hexdigest()[:32]
+
+
 def message_json(message: Message, viewer_id: int | None) -> dict[str, Any]:
     """MessageSerializer's shape, built by hand: this runs for every message of every log page, and for
     every accepted post, where a serializer instance per message costs more than the rest of the work."""
+    mine = viewer_id is not None and message.recipient_id == viewer_id
     return {
         "id": message.pk,
-        "event_id": str(message.event_id),
+        "event_id": str(message.event_id) if mine else None,
+        "click_id": click_id(message.event_id),
         "source": message.source,
         "message_type": message.message_type,
         "content": message.content,

@@ -22,7 +22,7 @@ def test_newest_first_in_the_exact_shape(admin_member: Member, make_button: Call
     assert [m["content"] for m in body["results"]] == ["<b>second</b>", "first"]
     # Exactly DESIGN's keys: automations and scripts read these.
     assert set(body["results"][0]) == {
-        "id", "event_id", "source", "message_type", "content", "redirect_url", "created_at", "read"
+        "id", "event_id", "click_id", "source", "message_type", "content", "redirect_url", "created_at", "read"
     }
     assert body["results"][0]["read"] is False and body["results"][0]["redirect_url"] == "https://x.example/"
 
@@ -131,3 +131,24 @@ def test_a_page_is_a_constant_number_of_queries(
         body = client.get(log_url(button, limit=25)).json()
     with django_assert_max_num_queries(3):
         client.get(body["next"])
+
+
+def test_only_the_clicker_gets_the_event_id_and_everyone_groups_by_click_id(
+    admin_member: Member, teammate: Member, make_button: Callable[..., Button]
+) -> None:
+    button = make_button(messages_public=True)
+    first = message(button, admin_member, content="alice's answer")
+    message(button, admin_member, content="alice's second", event=first.event)
+    message(button, teammate, content="bob's answer")
+    for reader, own in ((admin_member, "alice"), (teammate, "bob")):
+        rows = api_client(reader).get(log_url(button)).json()["results"]
+        assert len(rows) == 3  # a public log: everybody reads every message
+        for row in rows:
+            mine = row["content"].startswith(own)
+            # The event_id is the credential of /api/trigger-message: a co-worker must not post as the clicker.
+            assert (row["event_id"] is not None) == mine
+            assert str(first.event_id) not in str(row) or reader == admin_member
+    rows = api_client(teammate).get(log_url(button)).json()["results"]
+    alice = [row["click_id"] for row in rows if row["content"].startswith("alice")]
+    assert len(set(alice)) == 1 and alice[0] not in {row["click_id"] for row in rows if row["content"].startswith("bob")}
+    assert alice[0] != str(first.event_id) and alice[0] != str(first.event_id).replace("-", "")
