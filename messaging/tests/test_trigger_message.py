@@ -28,8 +28,8 @@ def test_it_stores_a_message_and_answers_201(event: ClickEvent) -> None:
     response = post({"event_id": str(event.pk), "message": "You succeeded", "message_type": "success"})
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "event_id", "click_id", "source", "message_type", "content", "redirect_url", "created_at",
-                         "read"}
+    assert set(body) == {"id", "event_id", "click_id", "source", "message_type", "content", "redirect_url",
+                         "created_at", "read"}
     assert {k: body[k] for k in ("event_id", "source", "message_type", "content", "redirect_url", "read")} == {
         "event_id": str(event.pk), "source": "custom", "message_type": "success", "content": "You succeeded",
         "redirect_url": None, "read": False,
