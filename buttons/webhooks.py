@@ -19,7 +19,7 @@ import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from requests_hardened import Config, HTTPSession
-from requests_hardened.ip_filter import InvalidIPAddress
+from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
 
 import oneclick
 
@@ -49,9 +49,13 @@ class WebhookError(Exception):
 
 
 def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """The save-time rule, the send-time guard's (requests-hardened: private, multicast and its extra
+    ranges, such as 6to4's 2002::/16 that wraps any IPv4 address) and stricter, so the two never disagree."""
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_link_local)
+    if any(ip in net for net in EXTRA_BLOCKED_NET_RANGES if net.version == ip.version):
+        return False
+    return ip.is_global and not (ip.is_private or ip.is_multicast or ip.is_reserved or ip.is_link_local)
 
 
 def check_destination(url: str, *, resolve: bool = True) -> None:
@@ -65,6 +69,12 @@ def check_destination(url: str, *, resolve: bool = True) -> None:
         raise ValidationError("The URL has no host name.")
     if parts.username or parts.password:
         raise ValidationError("The URL must not contain a user name or password.")
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        raise ValidationError("The URL's port must be a number from 1 to 65535.") from None
+    if parts.port == 0:
+        raise ValidationError("The URL's port must be a number from 1 to 65535.")
     if settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS:
         return
     try:

@@ -15,6 +15,7 @@ from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from oneclick.faults import cache_breaker
@@ -58,6 +59,8 @@ def refused(form: Form) -> Form:
 
 class TokenView(ObtainAuthToken):
     throttle_classes = [LoginThrottle]
+    # ObtainAuthToken names DRF's own parsers, which read any size and nesting: use the bounded ones.
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES
 
 
 class LoginView(auth_views.LoginView):

@@ -2,7 +2,9 @@ from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponseRedirect
+from django.contrib.contenttypes import views as contenttype_views
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.templatetags.static import static
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -21,10 +23,22 @@ admin.site.index_title = "Buttons, clicks and messages"
 admin.site.enable_nav_sidebar = False
 admin.site.login = auth.throttled_admin_login(admin.site.login)
 
+handler400 = "oneclick.contract.handler400"
+handler403 = "oneclick.contract.handler403"
+handler404 = "oneclick.contract.handler404"
 handler500 = "oneclick.faults.server_error"
 
 router = SimpleRouter(trailing_slash="/?")
 router.register("buttons", button_views.ButtonViewSet, basename="button")
+
+def admin_shortcut(request: HttpRequest, content_type_id: int, object_id: str) -> HttpResponse:
+    """The admin's "view on site" redirect, where an id that cannot be one (not a UUID for a click
+    event) is a 404 rather than Django's ValidationError 500."""
+    try:
+        return contenttype_views.shortcut(request, content_type_id, object_id)
+    except ValidationError:
+        raise Http404("No such object.") from None
+
 
 def favicon(request: HttpRequest) -> HttpResponseRedirect:
     """Browsers ask for /favicon.ico on every page, the admin's included."""
@@ -34,6 +48,7 @@ def favicon(request: HttpRequest) -> HttpResponseRedirect:
 urlpatterns = [
     path("favicon.ico", favicon),
     path("healthz", health.healthz, name="healthz"),
+    path("admin/r/<int:content_type_id>/<path:object_id>/", admin.site.admin_view(admin_shortcut)),
     path("admin/", admin.site.urls),
     path("api/auth/token/", auth.TokenView.as_view(), name="api-token"),
     re_path(r"^api/trigger-message/?$", messaging_views.TriggerMessageView.as_view(), name="trigger-message"),
