@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from buttons.actions import ClickRefused, ClickRequest, parse_selected_ids
@@ -50,11 +51,28 @@ class ButtonSerializer(serializers.ModelSerializer):
         return attrs
 
 
+@extend_schema_field({
+    "oneOf": [
+        {"type": "string", "description": "Comma-joined ids, as the CRM sends them.", "example": "21389,21390"},
+        {"type": "array", "items": {"oneOf": [{"type": "string"}, {"type": "integer"}]}, "maxItems": 500,
+         "example": ["21389"]},
+    ],
+    "nullable": True,
+})
+class SelectedIdsField(serializers.JSONField):
+    """The record ids of a click: a list, or a comma-joined string (parse_selected_ids checks them)."""
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True, "nullable": True})
+class FieldsField(serializers.JSONField):
+    """The record's fields the CRM passes along, a JSON object or null."""
+
+
 class ClickSerializer(serializers.Serializer):
     resource = serializers.ChoiceField(choices=RESOURCES)
     view = serializers.ChoiceField(choices=VIEWS)
-    selectedIds = serializers.JSONField(required=False, allow_null=True)  # noqa: N815 - CRM's name
-    fields = serializers.JSONField(required=False, allow_null=True)
+    selectedIds = SelectedIdsField(required=False, allow_null=True)  # noqa: N815 - CRM's name
+    fields = FieldsField(required=False, allow_null=True)
 
     def validate_selectedIds(self, value: object) -> list[str]:  # noqa: N802
         try:
