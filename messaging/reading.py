@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from buttons.actions import get_button, member_for
 from buttons.models import RESOURCES
-from messaging import actions
+from messaging import actions, public_ids
 from messaging.serializers import (
     LogPageQuerySerializer,
     MarkedSerializer,
@@ -66,7 +66,8 @@ class MessageLogView(APIView):
         )
         next_url = None
         if more:
-            params = {"resource": resource, "object_id": object_id, "before": messages[-1].pk, "limit": limit}
+            before = public_ids.to_public(messages[-1].pk)
+            params = {"resource": resource, "object_id": object_id, "before": before, "limit": limit}
             next_url = request.build_absolute_uri(f"{request.path}?{urlencode(params)}")
         context = {"viewer_id": request.user.pk}
         return Response({"results": MessageSerializer(messages, many=True, context=context).data, "next": next_url})

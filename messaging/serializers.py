@@ -6,14 +6,33 @@ from django.utils.crypto import salted_hmac
 from rest_framework import serializers
 
 from buttons.models import KINDS, RESOURCES
+from messaging import public_ids
 from messaging.actions import LOG_PAGE_SIZE, MAX_LOG_PAGE_SIZE, MAX_READ_IDS, is_read_by
 from messaging.models import MESSAGE_TYPES, SOURCES, Message
+
+
+class PublicIdField(serializers.IntegerField):
+    """A message id as the API shows it (messaging.public_ids); the view gets the row's id."""
+
+    default_error_messages = {"not_an_id": "Not a message id (ids are whole numbers from 0 to 2**52 - 1)."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=0, max_value=public_ids.LIMIT - 1, **kwargs)
+
+    def to_internal_value(self, data: object) -> int:
+        value = super().to_internal_value(data)
+        if not 0 <= value < public_ids.LIMIT:  # the bounds are checked after this, too late to decode
+            self.fail("not_an_id")
+        return public_ids.from_public(value)
+
+    def to_representation(self, value: int) -> int:
+        return public_ids.to_public(value)
 
 
 class MessageSerializer(serializers.Serializer):
     """A message from the asking user's point of view (`read` is true for others' messages)."""
 
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(help_text="Unique and stable; says nothing of other companies' messages.")
     event_id = serializers.UUIDField(
         allow_null=True,
         help_text="The click's event_id, the credential of /api/trigger-message: given to the user who "
@@ -50,7 +69,7 @@ def message_json(message: Message, viewer_id: int | None) -> dict[str, Any]:
     every accepted post, where a serializer instance per message costs more than the rest of the work."""
     mine = viewer_id is not None and message.recipient_id == viewer_id
     return {
-        "id": message.pk,
+        "id": public_ids.to_public(message.pk),
         "event_id": str(message.event_id) if mine else None,
         "click_id": click_id(message.event_id),
         "source": message.source,
@@ -93,16 +112,14 @@ class RecordSerializer(serializers.Serializer):
 
 
 class LogPageQuerySerializer(RecordSerializer):
-    before = serializers.IntegerField(
-        required=False, min_value=1, help_text="The id of the oldest message already shown: older ones follow."
-    )
+    before = PublicIdField(required=False, help_text="The id of the oldest message already shown: older ones follow.")
     limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LOG_PAGE_SIZE,
                                      default=LOG_PAGE_SIZE)
 
 
 class MarkReadSerializer(RecordSerializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), max_length=MAX_READ_IDS, allow_empty=True,
+        child=PublicIdField(), max_length=MAX_READ_IDS, allow_empty=True,
         help_text="Ids of messages the user has seen; ids of other users' messages are ignored.",
     )
 

@@ -19,7 +19,7 @@ from asgiref.sync import sync_to_async
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from buttons.models import LIST_OBJECT_ID, Button, Member
-from messaging import live
+from messaging import live, public_ids
 from messaging.reading import RESOURCE_NAMES
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def forwardable(data: object, user_id: int, button: tuple[str, bool] | None) -> 
         return {"button": identifier, "read": True} if mine else None
     if not (mine or public) or not isinstance(data.get("message_id"), int):
         return None
-    return {"button": identifier, "message_id": data["message_id"], "mine": mine}
+    return {"button": identifier, "message_id": public_ids.to_public(data["message_id"]), "mine": mine}
 
 
 def sse(event: str, data: dict) -> str:

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from buttons.models import Button, Member
 from conftest import api_client
 from messaging.models import Message
+from messaging.public_ids import to_public
 from messaging.tests.reading_helpers import message
 
 
@@ -38,9 +39,9 @@ def test_pages_follow_the_cursor(admin_member: Member, make_button: Callable[...
         seen += [m["id"] for m in body["results"]]
         url = body["next"]
         assert url is None or url.startswith("http://testserver/api/buttons/")
-    assert seen == made[::-1]
+    assert seen == [to_public(pk) for pk in made[::-1]]
     # A cursor that is not in this log (another user's message, or gone) ends the log without a leak.
-    assert client.get(log_url(button, before=made[0])).json() == {"results": [], "next": None}
+    assert client.get(log_url(button, before=to_public(made[0]))).json() == {"results": [], "next": None}
 
 
 def test_ties_on_created_at_are_not_lost(admin_member: Member, make_button: Callable[..., Button]) -> None:

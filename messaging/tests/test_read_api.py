@@ -7,12 +7,15 @@ from django.test import Client
 from buttons.models import Button, Member
 from conftest import api_client
 from messaging.models import Message
+from messaging.public_ids import LIMIT, to_public
 from messaging.tests.reading_helpers import message, panel
 
 
 def read(client, button: Button, ids: list, object_id: str = "21389"):
+    """Marks the messages of these row ids read, naming them by their ids in the API."""
+    shown = [to_public(i) if isinstance(i, int) and 0 <= i < LIMIT else i for i in ids]
     return client.post(f"/api/buttons/{button.identifier}/messages/read",
-                       {"resource": "deal", "object_id": object_id, "ids": ids}, format="json")
+                       {"resource": "deal", "object_id": object_id, "ids": shown}, format="json")
 
 
 def read_all(client, button: Button, object_id: str = "21389"):

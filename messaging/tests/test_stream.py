@@ -13,6 +13,7 @@ from django.test import AsyncClient, Client, override_settings
 
 from buttons.models import Button, Member
 from messaging import live
+from messaging.public_ids import to_public
 from messaging.stream import forwardable
 from messaging.tests.reading_helpers import message
 
@@ -32,9 +33,9 @@ def test_only_what_the_user_may_see_is_forwarded() -> None:
     public, private = ("b-public", True), ("b-private", False)
     mine = {"message_id": 5, "button": "1", "recipient": 7}
     theirs = {"message_id": 6, "button": "1", "recipient": 8}
-    assert forwardable(mine, 7, private) == {"button": "b-private", "message_id": 5, "mine": True}
+    assert forwardable(mine, 7, private) == {"button": "b-private", "message_id": to_public(5), "mine": True}
     assert forwardable(theirs, 7, private) is None
-    assert forwardable(theirs, 7, public) == {"button": "b-public", "message_id": 6, "mine": False}
+    assert forwardable(theirs, 7, public) == {"button": "b-public", "message_id": to_public(6), "mine": False}
     assert forwardable({"read": True, "button": "1", "recipient": 8}, 7, public) is None
     assert forwardable({"read": True, "button": "1", "recipient": 7}, 7, public) == {"button": "b-public", "read": True}
     assert forwardable(mine, 7, None) is None  # another company's or another view's button

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from buttons.models import Button, ClickEvent, Member
 from buttons.tests.helpers import make_event
 from messaging.models import Message
+from messaging.public_ids import from_public
 
 NOT_FOUND = {"detail": "Not found or the event window is expired"}
 
@@ -34,7 +35,7 @@ def test_it_stores_a_message_and_answers_201(event: ClickEvent) -> None:
         "event_id": str(event.pk), "source": "custom", "message_type": "success", "content": "You succeeded",
         "redirect_url": None, "read": False,
     }
-    message = Message.objects.get(pk=body["id"])
+    message = Message.objects.get(pk=from_public(body["id"]))
     assert message.recipient == event.user and message.button == event.button
     assert (message.resource, message.object_id) == ("deal", "21389")
     event.refresh_from_db()
@@ -255,3 +256,12 @@ def test_the_201_body_is_what_the_json_renderer_would_write(event: ClickEvent) -
     assert response.status_code == 201 and response["Content-Type"] == "application/json"
     assert response.content == JSONRenderer().render(response.json())
     assert response.json()["content"] == content
+
+
+def test_message_ids_tell_a_tenant_nothing_of_other_tenants_traffic(event: ClickEvent) -> None:
+    ids = [post({"event_id": str(event.pk), "message": f"step {n}"}).json()["id"] for n in range(10)]
+    rows = sorted(Message.objects.filter(event=event).values_list("pk", flat=True))
+    # The rows are consecutive; the ids the automation sees are neither ordered nor one apart.
+    assert rows == list(range(rows[0], rows[0] + 10))
+    assert ids != sorted(ids) and all(abs(b - a) > 1 for a, b in zip(ids, ids[1:], strict=False))
+    assert sorted(from_public(i) for i in ids) == rows and all(0 <= i < 2**53 for i in ids)
