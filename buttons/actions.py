@@ -261,7 +261,8 @@ def _with_db_retries(step: Callable[[], T], *, give_up_at: float, what: str, eve
         try:
             return step()
         except (db.OperationalError, db.InterfaceError) as exc:
-            db.connection.close()  # a broken connection goes back to the pool, which discards it
+            if not db.connection.in_atomic_block:  # (a test's transaction is no pool's connection)
+                db.connection.close()  # a broken connection goes back to the pool, which discards it
             delay = DB_RETRY_DELAYS[min(attempt, len(DB_RETRY_DELAYS) - 1)]
             if time.monotonic() + delay > give_up_at:
                 raise

@@ -21,7 +21,8 @@ def fail_stalled_deliveries() -> int:
         return actions.fail_stalled_deliveries()
     except (db.OperationalError, db.InterfaceError) as exc:
         # The database is away: the next run, seconds from now, tries again on a fresh connection.
-        db.connection.close()
+        if not db.connection.in_atomic_block:
+            db.connection.close()
         logger.warning("The stalled-delivery sweep could not reach the database (%s)", exc.__class__.__name__)
         return 0
 

@@ -8,6 +8,7 @@ Two modes:
 """
 
 import os
+import warnings
 from pathlib import Path
 
 import environ
@@ -359,6 +360,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
+if not STATIC_COLLECTED:  # said once by oneclick.handlers instead of once per process by WhiteNoise
+    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 
 LOG_FORMAT: str = env.str("LOG_FORMAT", default="console").lower()
 LOGGING = logging_config(LOG_FORMAT, env.str("LOG_LEVEL", default="INFO").upper())
