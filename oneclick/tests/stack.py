@@ -337,9 +337,9 @@ class Stack:
                             f"127.0.0.1:{self.port}", "--graceful-timeout", "5"])
         _wait(lambda: call("GET", f"{self.base}/login/", timeout=2).status == 200, 40, "the web server's start")
 
-    def start_worker(self, name: str = "worker") -> None:
+    def start_worker(self, name: str = "worker", pool: str = "threads", concurrency: int = 16) -> None:
         self._spawn(name, [str(VENV_BIN / "celery"), "-A", "oneclick", "worker", "-Q", "deliveries",
-                           "--pool=threads", "--concurrency=16", "--loglevel=INFO", "-n", f"{name}@%h",
+                           f"--pool={pool}", f"--concurrency={concurrency}", "--loglevel=INFO", "-n", f"{name}@%h",
                            "--without-gossip", "--without-mingle"])
         _wait(lambda: " ready." in self.log_path(name).read_text(), 40, f"the {name}'s start")
 
