@@ -167,12 +167,17 @@ def celery_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[str
             proc.kill()
             raise RuntimeError(f"The Celery worker did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.2)
-    previous = (app.conf.task_always_eager, app.conf.task_default_queue)
-    app.conf.task_always_eager, app.conf.task_default_queue = False, queue
+    # Every task, housekeeping's too, goes to this worker's own queue.
+    previous = (app.conf.task_always_eager, app.conf.task_default_queue, app.conf.task_routes)
+    app.conf.task_always_eager, app.conf.task_default_queue, app.conf.task_routes = False, queue, {}
+    app.amqp.flush_routes()
+    app.amqp.router = app.amqp.Router()
     try:
         yield queue
     finally:
-        app.conf.task_always_eager, app.conf.task_default_queue = previous
+        app.conf.task_always_eager, app.conf.task_default_queue, app.conf.task_routes = previous
+        app.amqp.flush_routes()
+        app.amqp.router = app.amqp.Router()
         stop_process(proc, log, log_path, timeout=20)
 
 

@@ -8,8 +8,8 @@ from buttons import actions
 logger = logging.getLogger(__name__)
 
 
-# Webhooks wait on the network, so workers run a thread pool (-P threads); the 40 s deadline lives in
-# buttons.webhooks. The time limits apply where a prefork pool is used instead.
+# Webhooks wait on the network, so the delivery worker runs greenlets (-P gevent, a thousand at once);
+# the 40 s deadline lives in buttons.webhooks.
 @shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
 def deliver_click(event_id: str) -> None:
     actions.deliver_click(event_id)

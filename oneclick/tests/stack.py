@@ -201,9 +201,12 @@ class Hooks:
 
     url: str = ""
     delay: float = 0.0
+    delays: dict[str, float] = field(default_factory=dict)  # by path, over `delay`
     seen: dict[str, int] = field(default_factory=dict)
     arrived: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: int = 0
+    peak_in_flight: int = 0
 
     def count(self, event_id: str) -> int:
         with self.lock:
@@ -231,8 +234,13 @@ def hooks_server() -> Iterator[Hooks]:
             with hooks.lock:
                 hooks.seen[event_id] = hooks.seen.get(event_id, 0) + 1
                 hooks.arrived.setdefault(event_id, time.time())
-            if hooks.delay:
-                time.sleep(hooks.delay)
+                hooks.in_flight += 1
+                hooks.peak_in_flight = max(hooks.peak_in_flight, hooks.in_flight)
+            delay = hooks.delays.get(self.path, hooks.delay)
+            if delay:
+                time.sleep(delay)
+            with hooks.lock:
+                hooks.in_flight -= 1
             answer = json.dumps({"message_type": "success", "message": f"Received {event_id}"}).encode()
             try:
                 self.send_response(200)
@@ -337,7 +345,7 @@ class Stack:
                             f"127.0.0.1:{self.port}", "--graceful-timeout", "5"])
         _wait(lambda: call("GET", f"{self.base}/login/", timeout=2).status == 200, 40, "the web server's start")
 
-    def start_worker(self, name: str = "worker", pool: str = "threads", concurrency: int = 16) -> None:
+    def start_worker(self, name: str = "worker", pool: str = "gevent", concurrency: int = 1000) -> None:
         self._spawn(name, [str(VENV_BIN / "celery"), "-A", "oneclick", "worker", "-Q", "deliveries",
                            f"--pool={pool}", f"--concurrency={concurrency}", "--loglevel=INFO", "-n", f"{name}@%h",
                            "--without-gossip", "--without-mingle"])
@@ -403,6 +411,7 @@ class Company:
 
 
 def set_up_company(stack: Stack, hooks_url: str, company: str = "737569", username: str = "alice") -> Company:
+    """`hooks_url` may carry a path of its own (Hooks.delays answers each path after its own delay)."""
     stack.manage("createmember", username, "--password", "pw-faults-123", "--company", company, "--admin")
     token = call("POST", f"{stack.base}/api/auth/token/", {"username": username, "password": "pw-faults-123"}).body
     answer = call("POST", f"{stack.base}/api/buttons/", {

@@ -128,6 +128,24 @@ def test_healthz_answers_ok_when_both_services_answer(env: Env) -> None:
     assert (answer.status, answer.body) == (200, {"database": "ok", "broker": "ok"})
 
 
+def test_a_burst_to_a_slow_automation_leaves_every_webhook_inside_its_window(env: Env) -> None:
+    """200 clicks to an automation that answers after 3 s: a delivery waiting on its answer costs a
+    greenlet, not a thread, so none waits for a free slot (a 32-thread worker took 17 s for the last)."""
+    env.hooks.delays["/hook"] = 3.0
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda n: (time.time(), harness.click(env.stack, env.company, record=f"b{n}")),
+                                    range(200)))
+        accepted = {a.body["event_id"]: at for at, a in answers if a.status == 202}
+        assert len(accepted) == 200
+        outcomes = assert_delivered_once_or_reported(env, list(accepted))
+    finally:
+        env.hooks.delays.pop("/hook")
+    assert outcomes == {"delivered": 200, "failed": 0}
+    late = [env.hooks.arrived[e] - at for e, at in accepted.items() if env.hooks.arrived[e] - at > 5]
+    assert late == [], f"{len(late)} webhooks left more than 5 s after their click"
+
+
 def test_a_postgres_restart_with_warm_pools_loses_no_click(env: Env) -> None:
     load = Load(env)
     for _ in load.run(threads=4):

@@ -1,0 +1,191 @@
+"""Click (202) to webhook arrival on the production stack: steady, burst and noisy neighbours.
+
+    .venv/bin/python bench/click_to_webhook.py [--scenario steady|burst|neighbours|all] [--seconds 20]
+
+The stack of the fault tests (oneclick/tests/stack.py: gunicorn with 2 uvicorn workers, one delivery
+worker process with -P gevent -c 1000, a housekeeping worker, beat, a PostgreSQL and a Redis of its own)
+against a receiver on 127.0.0.1 that notes when each click's webhook arrives and answers after a delay.
+- steady: 32 users clicking continuously, the receiver answers at once: clicks/s and click -> webhook
+  p50/p99. Baseline (same run): a plain requests.Session loop posting the same payloads to the same
+  receiver from 32 threads, its request time p50/p99. Goal: p50 < 20 ms, p99 < 100 ms.
+- burst: 2,000 clicks in 20 s to an automation that answers after 10 s: click -> webhook p99 (goal
+  < 250 ms), answers recorded as messages, the delivery worker's peak memory (goal < 400 MB) and the
+  most deliveries in flight at once.
+- neighbours: company A floods a 30 s automation with 1,000 clicks while company B clicks 5 times a
+  second to an instant one: B's click -> webhook p99, against B alone earlier in the same run (goal:
+  within 2x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import machine
+from oneclick.tests import stack as harness
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+class Clicker:
+    """Clicks and the time each was answered 202 (the moment the click was accepted)."""
+
+    def __init__(self, stack: harness.Stack, company: harness.Company) -> None:
+        self.stack, self.company = stack, company
+        self.accepted: dict[str, float] = {}
+        self.statuses: dict[int, int] = {}
+        self.lock = threading.Lock()
+
+    def click(self, record: str = "42") -> None:
+        answer = harness.click(self.stack, self.company, record=record, timeout=30)
+        with self.lock:
+            self.statuses[answer.status] = self.statuses.get(answer.status, 0) + 1
+            if answer.status == 202:
+                self.accepted[answer.body["event_id"]] = time.time()
+
+    def latencies_ms(self, hooks: harness.Hooks) -> list[float]:
+        # Arrival minus acceptance: the 202 is sent a moment after the commit, so a webhook can beat it.
+        return [max(0.0, hooks.arrived[e] - t) * 1000 for e, t in self.accepted.items() if e in hooks.arrived]
+
+
+def wait_arrivals(hooks: harness.Hooks, ids: list[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(e not in hooks.arrived for e in ids):
+        time.sleep(0.2)
+
+
+def paced(rate: float, count: int, work: object, pool: ThreadPoolExecutor) -> None:
+    started = time.monotonic()
+    for n in range(count):
+        time.sleep(max(0.0, started + n / rate - time.monotonic()))
+        pool.submit(work)
+
+
+def steady(stack: harness.Stack, hooks: harness.Hooks, company: harness.Company, seconds: float) -> None:
+    clicker = Clicker(stack, company)
+    stop = time.monotonic() + seconds
+
+    def user(n: int) -> None:
+        while time.monotonic() < stop:
+            clicker.click(record=str(n))
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(32) as pool:
+        list(pool.map(user, range(32)))
+    elapsed = time.monotonic() - started
+    wait_arrivals(hooks, list(clicker.accepted), 30)
+    lat = clicker.latencies_ms(hooks)
+
+    body = json.dumps({"identifier": company.button, "resource": "deal", "view": "details", "userId": "1",
+                       "companyId": "737569", "selectedIds": "42", "fields": None,
+                       "event_id": "00000000-0000-4000-8000-000000000000"}).encode()
+    base: list[float] = []
+    stop = time.monotonic() + seconds / 2
+
+    def direct(_: int) -> None:
+        session = requests.Session()
+        while time.monotonic() < stop:
+            t = time.monotonic()
+            session.post(hooks.url, data=body, headers={"Content-Type": "application/json"}, timeout=10)
+            base.append((time.monotonic() - t) * 1000)
+
+    with ThreadPoolExecutor(32) as pool:
+        list(pool.map(direct, range(32)))
+    print(f"steady: {len(clicker.accepted) / elapsed:.0f} clicks/s accepted ({clicker.statuses}); click -> webhook"
+          f" p50 {quantile(lat, 0.5):.1f} ms, p99 {quantile(lat, 0.99):.1f} ms (goal p50 < 20, p99 < 100)")
+    print(f"  baseline, a requests.Session loop straight to the receiver (32 threads): p50 "
+          f"{quantile(base, 0.5):.1f} ms, p99 {quantile(base, 0.99):.1f} ms")
+
+
+def burst(stack: harness.Stack, hooks: harness.Hooks, company: harness.Company, clicks: int, seconds: float,
+          answer_after: float) -> None:
+    hooks.delays["/burst"] = answer_after
+    clicker = Clicker(stack, company)
+    peak_mb = 0.0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_mb
+        while not done.wait(0.5):
+            peak_mb = max(peak_mb, stack.rss_mb("worker"))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    with ThreadPoolExecutor(64) as pool:
+        paced(clicks / seconds, clicks, clicker.click, pool)
+    wait_arrivals(hooks, list(clicker.accepted), 60)
+    time.sleep(answer_after + 3)
+    done.set()
+    lat = clicker.latencies_ms(hooks)
+    states: dict[str, int] = {}
+    for event_id in list(clicker.accepted)[:: max(1, len(clicker.accepted) // 200)]:  # a sample of 200
+        body = harness.event(stack, company, event_id).body
+        key = f"{body['delivery']} with {len(body['messages'])} message(s)"
+        states[key] = states.get(key, 0) + 1
+    print(f"burst: {clicks} clicks in {seconds:g} s to a {answer_after:g} s automation ({clicker.statuses}):"
+          f" click -> webhook p50 {quantile(lat, 0.5):.1f} ms, p99 {quantile(lat, 0.99):.1f} ms (goal < 250),"
+          f" {len(lat)} arrived; sampled events: {states}")
+    print(f"  delivery worker peak memory {peak_mb:.0f} MB (goal < 400); most deliveries in flight at once:"
+          f" {hooks.peak_in_flight}")
+
+
+def neighbours(stack: harness.Stack, hooks: harness.Hooks, seconds: float) -> None:
+    hooks.delays["/slow"] = 30.0
+    a = harness.set_up_company(stack, hooks.url.replace("/hook", "/slow"), company="100001", username="acme")
+    b = harness.set_up_company(stack, hooks.url.replace("/hook", "/fast"), company="100002", username="bravo")
+    alone = Clicker(stack, b)
+    with ThreadPoolExecutor(16) as pool:
+        paced(5, int(5 * seconds), alone.click, pool)
+    wait_arrivals(hooks, list(alone.accepted), 30)
+    flooded = Clicker(stack, b)
+    flood = Clicker(stack, a)
+    with ThreadPoolExecutor(64) as pool:
+        flooding = threading.Thread(target=paced, args=(1000 / seconds, 1000, flood.click, pool))
+        flooding.start()
+        paced(5, int(5 * seconds), flooded.click, pool)
+        flooding.join()
+    wait_arrivals(hooks, list(flooded.accepted), 30)
+    before, during = alone.latencies_ms(hooks), flooded.latencies_ms(hooks)
+    ratio = quantile(during, 0.99) / max(quantile(before, 0.99), 0.001)
+    print(f"neighbours: B alone p99 {quantile(before, 0.99):.1f} ms (p50 {quantile(before, 0.5):.1f});"
+          f" while A floods a 30 s automation with 1,000 clicks: B p99 {quantile(during, 0.99):.1f} ms"
+          f" (p50 {quantile(during, 0.5):.1f}), {len(during)} of {len(flooded.accepted)} arrived;"
+          f" ratio {ratio:.2f} (goal <= 2); A: {flood.statuses}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scenario", default="all", choices=["steady", "burst", "neighbours", "all"])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    print(f"Machine: {machine()}")
+    with harness.services() as (folder, postgres, redis), harness.hooks_server() as hooks:
+        stack = harness.Stack(folder, postgres.url, redis.url, extra_env={"DATABASE_POOL_MAX": "20"})
+        stack.start()
+        try:
+            if args.scenario in ("steady", "all"):
+                steady(stack, hooks, harness.set_up_company(stack, hooks.url), args.seconds)
+            if args.scenario in ("burst", "all"):
+                company = harness.set_up_company(stack, hooks.url.replace("/hook", "/burst"), company="200001",
+                                                 username="burst")
+                burst(stack, hooks, company, 2000, args.seconds, 10.0)
+            if args.scenario in ("neighbours", "all"):
+                neighbours(stack, hooks, args.seconds)
+        finally:
+            stack.stop()
+
+
+if __name__ == "__main__":
+    main()
