@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -28,8 +27,6 @@ from buttons.models import LIST_OBJECT_ID, Button, ClickEvent, Company, Member
 from buttons.signing import signature_headers
 from messaging import actions as messaging
 from oneclick.logs import events
-
-logger = logging.getLogger(__name__)
 
 MAX_SELECTED_IDS = 500
 MAX_ID_LENGTH = 64

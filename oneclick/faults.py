@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 import redis
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from kombu.exceptions import OperationalError as BrokerError
@@ -84,13 +84,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
     exc = sys.exc_info()[1]
     response = unavailable(request, exc) if exc is not None else None
     return response or error_response(request, SERVER_ERROR, 500)
-
-
-def is_database_error(exc: BaseException) -> bool:
-    """A failure worth retrying a task for: the connection, not the query."""
-    return isinstance(exc, OperationalError | InterfaceError) or (
-        isinstance(exc, DatabaseError) and unavailable_sentence(exc) == DATABASE_DOWN
-    )
 
 
 class Breaker:
