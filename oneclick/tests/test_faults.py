@@ -128,6 +128,14 @@ def test_healthz_answers_ok_when_both_services_answer(env: Env) -> None:
     assert (answer.status, answer.body) == (200, {"database": "ok", "broker": "ok"})
 
 
+def test_pages_render_in_production_before_collectstatic(env: Env) -> None:
+    # DEBUG off and no collected static files (this checkout has none): served from their folders.
+    assert not (harness.ROOT / "staticfiles" / "staticfiles.json").exists()
+    page = harness.call("GET", f"{env.stack.base}/login/")
+    assert page.status == 200 and "/static/panel.css" in page.body
+    assert harness.call("GET", f"{env.stack.base}/static/panel.css").status == 200
+
+
 def test_a_burst_to_a_slow_automation_leaves_every_webhook_inside_its_window(env: Env) -> None:
     """200 clicks to an automation that answers after 3 s: a delivery waiting on its answer costs a
     greenlet, not a thread, so none waits for a free slot (a 32-thread worker took 17 s for the last)."""
