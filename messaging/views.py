@@ -44,6 +44,15 @@ TRIGGER_EXAMPLES = [
         request_only=True,
     ),
     OpenApiExample(
+        "The stored message",
+        value={"id": 3565371427276041, "event_id": "d3cc3758-41d3-4eba-bb80-894734f5fa20",
+               "click_id": "1ecc9a984696daa3ddc0a244951557dd", "source": "custom", "message_type": "success",
+               "content": "You succeeded in whatever you tried to do", "redirect_url": None,
+               "created_at": "2026-12-01T10:37:09.613926Z", "read": False},
+        response_only=True,
+        status_codes=["201"],
+    ),
+    OpenApiExample(
         "Window closed or unknown event",
         value={"detail": actions.NOT_FOUND_OR_EXPIRED},
         response_only=True,
