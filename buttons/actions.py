@@ -24,6 +24,7 @@ from kombu.exceptions import OperationalError
 
 from buttons import webhooks
 from buttons.models import LIST_OBJECT_ID, Button, ClickEvent, Company, Member
+from buttons.shares import shares
 from buttons.signing import signature_headers
 from messaging import actions as messaging
 from oneclick.logs import events
@@ -225,7 +226,7 @@ def _enqueue_delivery(event: ClickEvent) -> None:
     from buttons.tasks import deliver_click
 
     try:
-        deliver_click.apply_async(args=[str(event.pk)], retry=True)
+        deliver_click.apply_async(args=[str(event.pk), event.company_id], retry=True)
     except (OperationalError, OSError) as exc:
         events.error("delivery_not_queued", event_id=str(event.pk), error=exc.__class__.__name__)
         error = "The task queue is unavailable, so the webhook was not sent."
@@ -351,6 +352,27 @@ def deliver_click(event_id: str) -> None:
                        attempts=attempts, **context)
     _with_db_retries(lambda: _record_outcome(event, token, attempts, response, failure),
                      give_up_at=time.monotonic() + RECORD_PATIENCE_SECONDS, what="record", event_id=event.pk)
+
+
+def deliver_in_turn(event_id: str, company_id: int | None = None) -> None:
+    """Deliver a click within its company's share of this process's slots (buttons.shares); then, in
+    the same slot, the company's clicks that were parked behind it."""
+    if company_id is None:  # a task queued before tasks carried the company
+        company_id = _with_db_retries(
+            lambda: ClickEvent.objects.filter(pk=event_id).values_list("company_id", flat=True).first(),
+            give_up_at=time.monotonic() + settings.EVENT_WINDOW_SECONDS, what="company", event_id=event_id)
+        if company_id is None:
+            return
+    if not shares.enter(company_id, event_id):
+        events.info("delivery_parked", event_id=event_id, company=company_id, waiting=shares.waiting(company_id))
+        return
+    current: str | None = event_id
+    while current is not None:
+        try:
+            deliver_click(current)
+        except Exception:  # noqa: BLE001 - the clicks parked behind this one must still get their turn
+            events.exception("delivery_crashed", event_id=current, company=company_id)
+        current = shares.leave(company_id)
 
 
 def _record_outcome(event: ClickEvent, token: uuid.UUID, attempts: int, response: webhooks.WebhookResponse | None,

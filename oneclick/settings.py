@@ -68,6 +68,11 @@ if MESSAGE_RETENTION_DAYS < 1:
 # The custom-message window and quota of the product guide.
 EVENT_WINDOW_SECONDS = 45
 MAX_CUSTOM_MESSAGES = 10
+# Deliveries of one company in flight at once per delivery process (buttons.shares): a flood of clicks to
+# a slow automation leaves the other companies' clicks their slots.
+DELIVERY_COMPANY_CAP: int = env.int("DELIVERY_COMPANY_CAP", default=200)
+if DELIVERY_COMPANY_CAP < 1:
+    raise ImproperlyConfigured("DELIVERY_COMPANY_CAP must be at least 1.")
 WEBHOOK_CONNECT_TIMEOUT = 5.0
 WEBHOOK_TOTAL_TIMEOUT = 40.0
 
