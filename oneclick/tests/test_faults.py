@@ -272,6 +272,25 @@ def test_a_worker_killed_mid_delivery_sends_nothing_twice_and_its_clicker_hears_
     assert env.hooks.count(event_id) == 1
 
 
+def test_clicks_stuck_behind_a_dead_delivery_worker_end_by_their_window_and_never_leave_late(env: Env) -> None:
+    """The sweep runs on its own queue and worker, so it ends clicks on time while deliveries are stuck."""
+    env.stack.kill("worker", signal.SIGKILL)
+    try:
+        clicked = time.monotonic()
+        event_ids = [harness.click(env.stack, env.company, record=f"stuck{n}").body["event_id"] for n in range(5)]
+        ended = settle(env, event_ids, timeout=60)
+        heard = time.monotonic() - clicked
+    finally:
+        env.stack.start_worker()  # takes the five queued tasks, which find their clicks ended
+    assert heard < 45 + 5 + 2, f"the clickers heard after {heard:.0f} s"
+    for body in ended.values():
+        assert body["delivery"] == "failed"
+        assert [m["content"] for m in body["messages"]] == [
+            "The automation was not called: OneClick was too busy. Press the button again."]
+    time.sleep(3)
+    assert [env.hooks.count(e) for e in event_ids] == [0] * 5
+
+
 def test_each_click_delivery_and_message_is_one_json_log_line_with_its_event_id(env: Env) -> None:
     event_id = harness.click(env.stack, env.company, record="logs").body["event_id"]
     settle(env, [event_id])
