@@ -31,7 +31,9 @@ JSON_PREFIXES = ("/api/", "/healthz")
 
 def unavailable_sentence(exc: BaseException | None) -> str | None:
     """The sentence for an exception that means a service is down or stalled, else None."""
-    while exc is not None:
+    for _ in range(10):  # the exception and what it wraps (a chain, never long)
+        if exc is None:
+            return None
         # OperationalError / InterfaceError: no connection (refused, killed by a restart, pool timeout).
         # Other DatabaseErrors (an integrity error, a bad query) are bugs, and stay 500s.
         if isinstance(exc, OperationalError | InterfaceError) or type(exc).__name__ == "PoolTimeout":
