@@ -45,6 +45,12 @@ class LoginThrottle(SimpleRateThrottle):
 _local_budgets = LocMemCache("oneclick-login-fallback", {"MAX_ENTRIES": 10_000})
 
 
+def forget_local_budgets() -> None:
+    """Tests: no budget or open breaker carries over from one case to the next."""
+    _local_budgets.clear()
+    cache_breaker.reset()
+
+
 def over_budget(request: HttpRequest) -> bool:
     return request.method == "POST" and not LoginThrottle().allow_request(request, None)
 

@@ -97,6 +97,9 @@ class Breaker:
         self.cooldown = cooldown
         self._until = 0.0
 
+    def reset(self) -> None:
+        self._until = 0.0
+
     def is_open(self) -> bool:
         return time.monotonic() < self._until
 

@@ -24,11 +24,6 @@ from oneclick.auth import LoginThrottle
 DOWN = OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
 
 
-@pytest.fixture(autouse=True)
-def _closed_breaker() -> None:
-    faults.cache_breaker._until = 0.0
-
-
 def test_an_api_call_that_meets_a_dead_database_gets_a_json_503(admin_member: Member) -> None:
     with mock.patch("messaging.actions.panel_state", side_effect=DOWN):
         response = api_client(admin_member).get("/api/panel/deal/42/")
