@@ -106,6 +106,10 @@ class EventSerializer(serializers.Serializer):
     window_ends_at = serializers.DateTimeField()
     messages = MessageSerializer(many=True)
     redirect_url = serializers.CharField(allow_null=True)
+    queued = serializers.BooleanField(
+        help_text="Pending and not sent yet: the click waits for a free delivery slot (the panel says so "
+        "after a second)."
+    )
 
 
 # --- Reading the log (the panel's JSON API) ----------------------------------------------------------

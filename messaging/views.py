@@ -131,5 +131,6 @@ class EventView(APIView):
                 ),
                 "messages": MessageSerializer(messages, many=True, context=context).data,
                 "redirect_url": actions.pending_redirect(event, messages),
+                "queued": event.delivery == "pending" and event.claimed_at is None,
             }
         )

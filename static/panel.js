@@ -18,6 +18,7 @@
   };
   const POLL_ACTIVE_MS = 3000; // while a click's window or the log is open, without a live stream
   const POLL_IDLE_MS = 20000;
+  const WINDOW_MS = 45000; // a click's message window
   const STREAM_SAFETY_MS = 60000; // a lost notification is caught up at the latest this late
   const READ_FLUSH_MS = 250;
   const PAGE_SIZE = 20;
@@ -331,6 +332,8 @@
     followed.set(eventId, ev);
     saveFollowed();
     pollEvent(ev);
+    // A click still unsent a second later is waiting for a delivery slot: say so then, not at the next tick.
+    window.setTimeout(function () { if (ev.delivery === "pending") pollEvent(ev); }, 1200);
     schedule();
   }
 
@@ -362,7 +365,14 @@
         ev.delivery = data.delivery;
         const fresh = (data.messages || []).filter(function (m) { return !ev.seen.has(m.id); });
         fresh.forEach(function (m) { ev.seen.add(m.id); });
-        if (data.messages && data.messages.length) showStatus(ev.row, data.messages[0]);
+        if (data.messages && data.messages.length) {
+          showStatus(ev.row, data.messages[0]);
+        } else if (data.delivery === "pending") {
+          // Not sent a second after the click: the delivery workers are busy (or this company's share is).
+          const waited = Date.now() - (ev.endsAt - WINDOW_MS);
+          showStatus(ev.row, { working: data.queued && waited > 1000
+            ? "Queued: OneClick is busy; your click goes out in a moment…" : "Waiting for the automation…" });
+        }
         if (data.delivery !== "pending") setBusy(ev.row, false);
         if (data.delivery === "failed" && !data.messages.length && !ev.told) {
           ev.told = true;

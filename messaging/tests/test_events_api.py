@@ -56,3 +56,16 @@ def test_cleared_messages_are_gone_at_once(admin_member: Member, make_button: Ca
     add(event, "new", seconds=2)
     body = api_client(admin_member).get(f"/api/events/{event.pk}/").json()
     assert [m["content"] for m in body["messages"]] == ["new"]
+
+
+def test_a_click_not_sent_yet_reads_as_queued(admin_member: Member, make_button: Callable[..., Button]) -> None:
+    from django.utils import timezone
+
+    from buttons.models import ClickEvent
+
+    event = make_event(make_button(), admin_member)
+    client = api_client(admin_member)
+    assert client.get(f"/api/events/{event.pk}/").json()["queued"] is True
+    ClickEvent.objects.filter(pk=event.pk).update(claimed_at=timezone.now())  # a worker took it
+    body = client.get(f"/api/events/{event.pk}/").json()
+    assert body["queued"] is False and body["delivery"] == "pending"
