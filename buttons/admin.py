@@ -230,9 +230,9 @@ class ButtonAdmin(CompanyScopedAdmin):
     list_display = ("label", "kind", "resource", "view", "messaging_enabled", "messages_public")
     list_filter = ("kind", "resource", "view", "messaging_enabled")
     search_fields = ("label", "url")
-    readonly_fields = ("identifier", "current_secret", "clear_all_messages")
+    readonly_fields = ("button_identifier", "current_secret", "clear_all_messages")
     fieldsets = (
-        ("Button", {"fields": ("identifier", "label", "kind", "url", "resource", "view")}),
+        ("Button", {"fields": ("button_identifier", "label", "kind", "url", "resource", "view")}),
         (
             "Messaging",
             {
@@ -270,6 +270,13 @@ class ButtonAdmin(CompanyScopedAdmin):
 
     def get_list_display(self, request: HttpRequest) -> Any:
         return (*self.list_display, "company") if request.user.is_superuser else self.list_display
+
+    @admin.display(description="Identifier")
+    def button_identifier(self, obj: Button | None) -> str:
+        # An unsaved button's default UUID is not the one it will be saved with (a new one per render).
+        if obj is None or obj.pk is None:
+            return "Assigned when the button is saved."
+        return str(obj.identifier)
 
     @admin.display(description="Current secret")
     def current_secret(self, obj: Button | None) -> str:

@@ -46,7 +46,7 @@ def test_the_form_groups_fields_as_the_guide_does(client: Client, make_button: C
                                                                           else field.field.name]])
                  for fs in response.context["adminform"]]
     assert fieldsets == [
-        ("Button", ["identifier", "label", "kind", "url", "resource", "view"]),
+        ("Button", ["button_identifier", "label", "kind", "url", "resource", "view"]),
         ("Messaging", ["messaging_enabled", "messages_public", "do_not_log_http_responses",
                        "disable_on_unread_error", "disable_on_any_unread", "clear_all_messages"]),
         ("Signing secret", ["current_secret", "signing_secret", "secret_action"]),
@@ -155,3 +155,15 @@ def test_a_new_button_can_get_a_generated_secret(client: Client, admin_member: M
     assert button.company_id == admin_member.company_id and button.signing_secret.startswith("whsec_")
     assert button.log_http_responses is False
     assert button.signing_secret in client.get(response["Location"]).content.decode()
+
+
+def test_the_add_page_shows_no_identifier_until_the_button_is_saved(
+    client: Client, make_button: Callable[..., Button]
+) -> None:
+    import re
+
+    page = client.get("/admin/buttons/button/add/").content.decode()
+    uuid_like = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+    assert "Assigned when the button is saved." in page and not uuid_like.search(page)
+    button = make_button()
+    assert str(button.identifier) in client.get(f"/admin/buttons/button/{button.pk}/change/").content.decode()
