@@ -50,8 +50,13 @@ def logging_config(fmt: str, level: str) -> dict[str, Any]:
         },
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
         "root": {"handlers": ["console"], "level": level},
-        # Celery's own worker logger would print every task twice through its handler and the root's.
-        "loggers": {"celery": {"level": level, "propagate": True}},
+        "loggers": {
+            "celery": {"level": level, "propagate": True},
+            # Celery's "Task ... received" and "... succeeded" for every delivery: the delivery's own lines
+            # say what happened ("succeeded" was printed for a refused webhook too), at a third of the cost.
+            "celery.app.trace": {"level": "WARNING"},
+            "celery.worker.strategy": {"level": "WARNING"},
+        },
     }
 
 
