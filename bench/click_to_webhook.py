@@ -30,7 +30,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import machine
+from bench.common import machine, paced
 from oneclick.tests import stack as harness
 
 
@@ -64,13 +64,6 @@ def wait_arrivals(hooks: harness.Hooks, ids: list[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and any(e not in hooks.arrived for e in ids):
         time.sleep(0.2)
-
-
-def paced(rate: float, count: int, work: object, pool: ThreadPoolExecutor) -> None:
-    started = time.monotonic()
-    for n in range(count):
-        time.sleep(max(0.0, started + n / rate - time.monotonic()))
-        pool.submit(work)
 
 
 def steady(stack: harness.Stack, hooks: harness.Hooks, company: harness.Company, seconds: float) -> None:

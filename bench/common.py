@@ -12,7 +12,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -128,6 +129,15 @@ def insert_open_events(cursor: object, button_id: int, company_id: int, user_id:
         [button_id, company_id, user_id, open_for, count],
     )
     return [str(row[0]) for row in cursor.fetchall()]
+
+
+def paced(rate: float, count: int, work: Callable[[], object], pool: Executor) -> None:
+    """Submit `work` `count` times, `rate` a second, on a fixed schedule (an open loop: the load does not
+    slow down when the server does)."""
+    started = time.monotonic()
+    for n in range(count):
+        time.sleep(max(0.0, started + n / rate - time.monotonic()))
+        pool.submit(work)
 
 
 def require_wrk() -> str:

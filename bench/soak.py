@@ -25,23 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import machine
+from bench.common import machine, paced
 from oneclick.tests import stack as harness
 
 PROCESSES = ("web", "worker", "housekeeping", "beat")
-
-
-def paced(rate: float, seconds: float, work: object, pool: ThreadPoolExecutor, stop: threading.Event) -> None:
-    """Submit `work` `rate` times a second for `seconds`, on a fixed schedule."""
-    started = time.monotonic()
-    n = 0
-    while not stop.is_set():
-        due = started + n / rate
-        if due - started >= seconds:
-            return
-        time.sleep(max(0.0, due - time.monotonic()))
-        pool.submit(work)
-        n += 1
 
 
 def main() -> None:
@@ -97,7 +84,7 @@ def main() -> None:
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
             with ThreadPoolExecutor(64) as pool:
-                threads = [threading.Thread(target=paced, args=(rate, seconds, work, pool, stop))
+                threads = [threading.Thread(target=paced, args=(rate, int(rate * seconds), work, pool))
                            for rate, work in ((args.clicks, click), (args.messages, message))]
                 for thread in threads:
                     thread.start()

@@ -8,7 +8,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import psycopg
@@ -35,6 +35,13 @@ MAX_URL_LENGTH = 2000
 
 class MessageRejected(Exception):
     """A custom message that is not stored; the sentence goes back to the automation as a 400."""
+
+
+class EventMissed(MessageRejected):
+    """No open window for that event_id (unknown, expired, messaging off): the miss a guesser makes."""
+
+    def __init__(self) -> None:
+        super().__init__(NOT_FOUND_OR_EXPIRED)
 
 
 # --- Parsing what automations send --------------------------------------------------------------
@@ -213,7 +220,7 @@ def add_custom_message(data: dict[str, Any]) -> Message:
 
     event_id = parse_event_id(data.get("event_id"))
     if event_id is None:
-        raise MessageRejected(NOT_FOUND_OR_EXPIRED)
+        raise EventMissed
     now = timezone.now()
     if connection.vendor == "postgresql":
         message = _claim_and_store(event_id, now, message_type, content, redirect)
@@ -222,7 +229,7 @@ def add_custom_message(data: dict[str, Any]) -> Message:
             event = _claim_custom_slot(event_id, now)
             message = _store(event, "custom", message_type, content, redirect) if event else None
     if message is None:
-        raise MessageRejected(_why_no_slot(event_id, now))
+        _explain_no_slot(event_id, now)
     return message
 
 
@@ -302,11 +309,13 @@ def _claim_and_store(
     return message
 
 
-def _why_no_slot(event_id: uuid.UUID, now: datetime) -> str:
+def _explain_no_slot(event_id: uuid.UUID, now: datetime) -> NoReturn:
+    """Why the claim found no slot: a miss, or an event that has had its quota."""
     event = ClickEvent.objects.select_related("button").filter(pk=event_id).first()
     if event is None or not event.button.messaging_enabled or now >= event.window_ends_at:
-        return NOT_FOUND_OR_EXPIRED
-    return f"This event already has {settings.MAX_CUSTOM_MESSAGES} custom messages, the most it can have."
+        raise EventMissed
+    quota = settings.MAX_CUSTOM_MESSAGES
+    raise MessageRejected(f"This event already has {quota} custom messages, the most it can have.")
 
 
 # --- Reading --------------------------------------------------------------------------------------

@@ -25,7 +25,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import redis
 from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
@@ -132,11 +131,10 @@ _local_lock = threading.Lock()
 def count_hits(key: str, hits: int, timeout: int) -> int:
     """Add `hits` to a counter that expires with its window and return the new total: in the shared
     cache, or in this process while the cache is unreachable."""
-    if not cache_breaker.is_open():
-        try:
-            return _count_shared(key, hits, timeout)
-        except (redis.RedisError, OSError) as exc:
-            cache_breaker.trip(exc, "sign-in and trigger-message budgets count in each process")
+    return cache_breaker.run(lambda: _count_shared(key, hits, timeout), lambda: _count_local(key, hits))
+
+
+def _count_local(key: str, hits: int) -> int:
     with _local_lock:
         if len(_local_counts) >= MAX_TRACKED:
             _local_counts.clear()  # windows are part of the keys: old ones only take room

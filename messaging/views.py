@@ -102,7 +102,7 @@ class TriggerMessageView(APIView):
         try:
             message = actions.add_custom_message(data)
         except actions.MessageRejected as exc:
-            if str(exc) == actions.NOT_FOUND_OR_EXPIRED:
+            if isinstance(exc, actions.EventMissed):
                 throttle = TriggerMessageMissThrottle()
                 if not throttle.allow_request(request, self):
                     self.throttled(request, throttle.wait())

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import redis
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
@@ -33,13 +32,13 @@ class LoginThrottle(SimpleRateThrottle):
 
     def allow_request(self, request: Any, view: Any) -> bool:
         # Sign-in keeps working while the shared cache is down: the budget is then this process's own.
-        if not cache_breaker.is_open():
-            try:
-                return super().allow_request(request, view)
-            except (redis.RedisError, OSError) as exc:
-                cache_breaker.trip(exc, "sign-in and trigger-message budgets count in each process")
-        self.cache = _local_budgets
-        return super().allow_request(request, view)
+        allow = super().allow_request
+
+        def locally() -> bool:
+            self.cache = _local_budgets
+            return allow(request, view)
+
+        return cache_breaker.run(lambda: allow(request, view), locally)
 
 
 _local_budgets = LocMemCache("oneclick-login-fallback", {"MAX_ENTRIES": 10_000})

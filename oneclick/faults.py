@@ -12,6 +12,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import redis
 from django.db import InterfaceError, OperationalError
@@ -20,6 +21,7 @@ from django.template.loader import render_to_string
 from kombu.exceptions import OperationalError as BrokerError
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 RETRY_AFTER_SECONDS = 5
 DATABASE_DOWN = "The database is unavailable right now; please try again in a few seconds."
@@ -92,10 +94,20 @@ class Breaker:
     """Remembers for a few seconds that a service failed, so the next callers take their fallback at once
     instead of each waiting out a socket timeout on a server that is down or paused."""
 
-    def __init__(self, what: str, cooldown: float = 5.0) -> None:
+    def __init__(self, what: str, fallback: str, cooldown: float = 5.0) -> None:
         self.what = what
+        self.fallback = fallback  # what callers do meanwhile, for the log line
         self.cooldown = cooldown
         self._until = 0.0
+
+    def run(self, primary: Callable[[], T], fallback: Callable[[], T]) -> T:
+        """`primary()`, or `fallback()` while the service failed within the cooldown or fails now."""
+        if not self.is_open():
+            try:
+                return primary()
+            except (redis.RedisError, OSError) as exc:
+                self.trip(exc)
+        return fallback()
 
     def reset(self) -> None:
         self._until = 0.0
@@ -103,12 +115,12 @@ class Breaker:
     def is_open(self) -> bool:
         return time.monotonic() < self._until
 
-    def trip(self, exc: BaseException, fallback: str) -> None:
+    def trip(self, exc: BaseException) -> None:
         if not self.is_open():  # one log line per cooldown, not one per request
             logger.warning("%s is unavailable (%s); %s for the next %g s.", self.what, exc.__class__.__name__,
-                           fallback, self.cooldown)
+                           self.fallback, self.cooldown)
         self._until = time.monotonic() + self.cooldown
 
 
 # The shared cache (Redis in production) behind the sign-in and trigger-message budgets.
-cache_breaker = Breaker("The shared cache (Redis)")
+cache_breaker = Breaker("The shared cache (Redis)", "sign-in and trigger-message budgets count in each process")

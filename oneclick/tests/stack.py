@@ -37,6 +37,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def spawn_logged(args: list[str], log_path: Path, **popen: Any) -> subprocess.Popen:
+    """Start a process whose output goes to the end of `log_path`."""
+    with log_path.open("a") as log:
+        return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, **popen)
+
+
 def _pg_bin(name: str) -> str:
     found = shutil.which(name)
     if found:
@@ -104,15 +110,13 @@ class Postgres:
         return f"postgres://postgres@127.0.0.1:{self.port}/oneclick"
 
     def start(self) -> None:
-        log = (self.folder / "postgres.log").open("a")
         # The process id is the postmaster's own, so signals reach it directly.
-        self.proc = subprocess.Popen(
+        self.proc = spawn_logged(
             [_pg_bin("postgres"), "-D", str(self.data), "-p", str(self.port),
              "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.folder}",
              "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "max_connections=200"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=self.folder, **self._as(),
+            self.folder / "postgres.log", cwd=self.folder, **self._as(),
         )
-        log.close()
         _wait(self.ready, 30, "PostgreSQL start")
 
     def ready(self) -> bool:
@@ -171,13 +175,11 @@ class Redis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        log = (self.folder / "redis.log").open("a")
-        self.proc = subprocess.Popen(
+        self.proc = spawn_logged(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", str(self.folder)],
-            stdout=log, stderr=subprocess.STDOUT,
+            self.folder / "redis.log",
         )
-        log.close()
         _wait(lambda: _port_open(self.port), 15, "Redis start")
 
     def stop(self) -> None:
@@ -332,10 +334,7 @@ class Stack:
         return self.folder / f"{name}.log"
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
-        log = self.log_path(name).open("a")
-        proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        log.close()
+        proc = spawn_logged(args, self.log_path(name), cwd=ROOT, env=self.env, start_new_session=True)
         self.procs[name] = proc
         return proc
 
