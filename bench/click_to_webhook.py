@@ -3,7 +3,7 @@
     .venv/bin/python bench/click_to_webhook.py [--scenario steady|burst|neighbours|all] [--seconds 20]
 
 The stack of the fault tests (oneclick/tests/stack.py: gunicorn with 2 uvicorn workers, one delivery
-worker process with -P gevent -c 1000, a housekeeping worker, beat, a PostgreSQL and a Redis of its own)
+worker process with -P gevent -c 2000, a housekeeping worker, beat, a PostgreSQL and a Redis of its own)
 against a receiver on 127.0.0.1 that notes when each click's webhook arrives and answers after a delay.
 - steady: 32 users clicking continuously, the receiver answers at once: clicks/s and click -> webhook
   p50/p99. Baseline (same run): a plain requests.Session loop posting the same payloads to the same
@@ -11,6 +11,9 @@ against a receiver on 127.0.0.1 that notes when each click's webhook arrives and
 - burst: 2,000 clicks in 20 s to an automation that answers after 10 s: click -> webhook p99 (goal
   < 250 ms), answers recorded as messages, the delivery worker's peak memory (goal < 400 MB) and the
   most deliveries in flight at once.
+- drain: the delivery process's own capacity: with the worker stopped, 2,000 clicks are queued; then
+  the worker starts and the bench times first to last arrival (deliveries/s) and the worker's CPU per
+  delivery. Baseline (same run): the requests.Session loop from 32 threads straight to the receiver.
 - neighbours: company A floods a 30 s automation with 1,000 clicks while company B clicks 5 times a
   second to an instant one: B's click -> webhook p99, against B alone earlier in the same run (goal:
   within 2x).
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 import threading
 import time
@@ -81,21 +86,7 @@ def steady(stack: harness.Stack, hooks: harness.Hooks, company: harness.Company,
     wait_arrivals(hooks, list(clicker.accepted), 30)
     lat = clicker.latencies_ms(hooks)
 
-    body = json.dumps({"identifier": company.button, "resource": "deal", "view": "details", "userId": "1",
-                       "companyId": "737569", "selectedIds": "42", "fields": None,
-                       "event_id": "00000000-0000-4000-8000-000000000000"}).encode()
-    base: list[float] = []
-    stop = time.monotonic() + seconds / 2
-
-    def direct(_: int) -> None:
-        session = requests.Session()
-        while time.monotonic() < stop:
-            t = time.monotonic()
-            session.post(hooks.url, data=body, headers={"Content-Type": "application/json"}, timeout=10)
-            base.append((time.monotonic() - t) * 1000)
-
-    with ThreadPoolExecutor(32) as pool:
-        list(pool.map(direct, range(32)))
+    base = direct_baseline(hooks, company, seconds / 2)
     print(f"steady: {len(clicker.accepted) / elapsed:.0f} clicks/s accepted ({clicker.statuses}); click -> webhook"
           f" p50 {quantile(lat, 0.5):.1f} ms, p99 {quantile(lat, 0.99):.1f} ms (goal p50 < 20, p99 < 100)")
     print(f"  baseline, a requests.Session loop straight to the receiver (32 threads): p50 "
@@ -134,6 +125,48 @@ def burst(stack: harness.Stack, hooks: harness.Hooks, company: harness.Company, 
           f" {hooks.peak_in_flight}")
 
 
+def direct_baseline(hooks: harness.Hooks, company: harness.Company, seconds: float) -> list[float]:
+    """Request times of a plain requests.Session loop from 32 threads posting a click's payload."""
+    body = json.dumps({"identifier": company.button, "resource": "deal", "view": "details", "userId": "1",
+                       "companyId": "737569", "selectedIds": "42", "fields": None,
+                       "event_id": "00000000-0000-4000-8000-000000000000"}).encode()
+    times: list[float] = []
+    stop = time.monotonic() + seconds
+
+    def direct(_: int) -> None:
+        session = requests.Session()
+        while time.monotonic() < stop:
+            t = time.monotonic()
+            session.post(hooks.url, data=body, headers={"Content-Type": "application/json"}, timeout=10)
+            times.append((time.monotonic() - t) * 1000)
+
+    with ThreadPoolExecutor(32) as pool:
+        list(pool.map(direct, range(32)))
+    return times
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def drain(stack: harness.Stack, hooks: harness.Hooks, company: harness.Company, clicks: int) -> None:
+    stack.kill("worker", signal.SIGTERM)
+    clicker = Clicker(stack, company)
+    with ThreadPoolExecutor(32) as pool:
+        list(pool.map(lambda n: clicker.click(record=str(n % 50)), range(clicks)))
+    stack.start_worker()
+    before = cpu_seconds(stack.procs["worker"].pid)
+    wait_arrivals(hooks, list(clicker.accepted), 60)
+    used = cpu_seconds(stack.procs["worker"].pid) - before
+    arrivals = sorted(hooks.arrived[e] for e in clicker.accepted if e in hooks.arrived)
+    span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else float("nan")
+    base = direct_baseline(hooks, company, 10)
+    print(f"drain: {len(arrivals)} of {clicks} queued clicks delivered by one process in {span:.1f} s:"
+          f" {len(arrivals) / span:.0f} deliveries/s, {used / max(1, len(arrivals)) * 1000:.1f} ms of its CPU each")
+    print(f"  baseline, a requests.Session loop straight to the receiver (32 threads): {len(base) / 10:.0f} requests/s")
+
+
 def neighbours(stack: harness.Stack, hooks: harness.Hooks, seconds: float) -> None:
     hooks.delays["/slow"] = 30.0
     a = harness.set_up_company(stack, hooks.url.replace("/hook", "/slow"), company="100001", username="acme")
@@ -160,7 +193,7 @@ def neighbours(stack: harness.Stack, hooks: harness.Hooks, seconds: float) -> No
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scenario", default="all", choices=["steady", "burst", "neighbours", "all"])
+    parser.add_argument("--scenario", default="all", choices=["steady", "burst", "drain", "neighbours", "all"])
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
     print(f"Machine: {machine()}")
@@ -174,6 +207,9 @@ def main() -> None:
                 company = harness.set_up_company(stack, hooks.url.replace("/hook", "/burst"), company="200001",
                                                  username="burst")
                 burst(stack, hooks, company, 2000, args.seconds, 10.0)
+            if args.scenario in ("drain", "all"):
+                drain(stack, hooks, harness.set_up_company(stack, hooks.url.replace("/hook", "/drain"),
+                                                           company="300001", username="drain"), 2000)
             if args.scenario in ("neighbours", "all"):
                 neighbours(stack, hooks, args.seconds)
         finally:

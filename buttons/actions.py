@@ -277,15 +277,10 @@ def _claim(event_id: str, token: uuid.UUID) -> ClickEvent | None:
     its answer, the retry finds the claim its own instead of someone else's.
     """
     now = timezone.now()
-    claimed = (
-        ClickEvent.objects.filter(pk=event_id, delivery="pending", window_ends_at__gt=now + LATEST_START)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_by=token))
-        .update(claimed_at=now, claimed_by=token)
-    )
-    if claimed != 1:
+    event = ClickEvent.objects.claim(event_id, token, now=now, leaves_by=now + LATEST_START)
+    if event is None:
         _fail_unsent(event_id, now)
-        return None
-    return ClickEvent.objects.select_related("button").get(pk=event_id)
+    return event
 
 
 def _fail_unsent(event_id: str, now: datetime) -> None:
@@ -379,27 +374,26 @@ def _record_outcome(event: ClickEvent, token: uuid.UUID, attempts: int, response
                     failure: webhooks.WebhookError | None) -> None:
     # Still this task's claim, and not ended meanwhile, except by the sweep calling it interrupted while
     # the database was away: an answer that arrived wins over "unknown".
-    ours = ClickEvent.objects.filter(pk=event.pk, claimed_by=token).filter(
-        Q(delivery="pending") | Q(delivery="failed", error=INTERRUPTED)
-    )
+    if response is not None:
+        outcome = {"delivery": "delivered", "http_status": response.status, "duration_ms": response.duration_ms,
+                   "error": ""}
+    else:
+        assert failure is not None
+        outcome = {"delivery": "failed", "http_status": None, "duration_ms": failure.duration_ms,
+                   "error": str(failure)}
     with transaction.atomic():
         # The UPDATE locks the event's row until the message is stored, so the retention purge
         # (which skips rows changed under it) cannot delete the event in between; if the event is
         # already gone (its button deleted, or retention after a very late delivery), nothing is
         # stored: a message must not outlive its event (messages.event has no database constraint).
-        if response is not None:
-            found = ours.update(delivery="delivered", http_status=response.status,
-                                duration_ms=response.duration_ms, attempts=attempts, error="")
-            if found:
-                messaging.record_response(event, response.status, response.body)
-        else:
-            assert failure is not None
-            found = ours.update(delivery="failed", duration_ms=failure.duration_ms, attempts=attempts,
-                                error=str(failure))
-            if found:
-                messaging.record_delivery_failure(event, str(failure))
-        if not found:
-            events.info("delivery_not_recorded", event_id=str(event.pk), reason="the event was deleted")
+        found = ClickEvent.objects.end_claimed(event.pk, token, attempts=attempts, unless_error=INTERRUPTED,
+                                               **outcome)
+        if found and response is not None:
+            messaging.record_response(event, response.status, response.body)
+        elif found:
+            messaging.record_delivery_failure(event, outcome["error"])
+    if not found:
+        events.info("delivery_not_recorded", event_id=str(event.pk), reason="the event was deleted")
 
 
 # --- Deliveries that never finished ----------------------------------------------------------------

@@ -8,7 +8,7 @@ from buttons import actions
 logger = logging.getLogger(__name__)
 
 
-# Webhooks wait on the network, so the delivery worker runs greenlets (-P gevent, a thousand at once);
+# Webhooks wait on the network, so the delivery worker runs greenlets (-P gevent, two thousand at once);
 # the 40 s deadline lives in buttons.webhooks.
 @shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
 def deliver_click(event_id: str, company_id: int | None = None) -> None:

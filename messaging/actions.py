@@ -26,6 +26,7 @@ from messaging.models import MESSAGE_TYPE_NAMES, Message
 from messaging.validation import IllegalMessage, validate_message
 from oneclick.logs import events
 from oneclick.parsers import loads_checked
+from oneclick.sql import insert_row
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +147,8 @@ def _json_object(text: str) -> dict[str, Any] | None:
 
 
 def _store(event: ClickEvent, source: str, message_type: str, content: str, redirect_url: str) -> Message:
-    message = Message.objects.create(
+    # insert_row: Message.objects.create() without its per-call machinery (a message per click).
+    message = Message(
         event=event,
         button_id=event.button_id,
         company_id=event.company_id,
@@ -159,6 +161,7 @@ def _store(event: ClickEvent, source: str, message_type: str, content: str, redi
         redirect_url=redirect_url,
         created_at=timezone.now(),
     )
+    insert_row(message)
     _announce(message)
     return message
 

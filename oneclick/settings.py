@@ -69,8 +69,10 @@ if MESSAGE_RETENTION_DAYS < 1:
 EVENT_WINDOW_SECONDS = 45
 MAX_CUSTOM_MESSAGES = 10
 # Deliveries of one company in flight at once per delivery process (buttons.shares): a flood of clicks to
-# a slow automation leaves the other companies' clicks their slots.
-DELIVERY_COMPANY_CAP: int = env.int("DELIVERY_COMPANY_CAP", default=200)
+# a slow automation leaves the other companies' clicks their slots. Three quarters of the delivery
+# worker's --concurrency (2,000; 100 in ./run): one company's burst may use most of an idle worker
+# (2,000 clicks in 20 s to a 10 s automation need 1,000 at once), and a quarter stays for the others.
+DELIVERY_COMPANY_CAP: int = env.int("DELIVERY_COMPANY_CAP", default=75 if LOCAL_MODE else 1500)
 if DELIVERY_COMPANY_CAP < 1:
     raise ImproperlyConfigured("DELIVERY_COMPANY_CAP must be at least 1.")
 WEBHOOK_CONNECT_TIMEOUT = 5.0
@@ -220,6 +222,12 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_connect_timeout": REDIS_SOCKET_TIMEOUT / 2,
         "socket_timeout": REDIS_SOCKET_TIMEOUT / 2,
+        # kombu's Redis transport keeps each fetched task in an "unacked" hash, to hand it out again
+        # an hour later if its worker died: two more Redis round trips per click in the worker's one
+        # consumer loop, for a task that would come back long after its click's 45 s window (its
+        # click is told by then; buttons.actions' sweep). Off, deliveries/s went from 131 to 161 on
+        # one delivery process (docs/decisions.md).
+        "ack_emulation": False,
     }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -10,6 +10,7 @@ the dead ones and starts their replacements, and the waiting request gets a fres
 from __future__ import annotations
 
 import logging
+import select
 from typing import Any
 
 from django.db.backends.postgresql import base
@@ -18,7 +19,17 @@ from psycopg_pool import ConnectionPool
 logger = logging.getLogger(__name__)
 
 
+def _has_news(conn: Any) -> bool:
+    """Whether anything arrived on an idle connection (nothing should, unless the server left)."""
+    try:
+        return bool(select.select([conn.fileno()], [], [], 0)[0])
+    except (OSError, ValueError):  # closed already
+        return True
+
+
 def check_connection(conn: Any) -> None:
+    if not conn.closed and not _has_news(conn):
+        return
     try:
         ConnectionPool.check_connection(conn)
     except Exception:

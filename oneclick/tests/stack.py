@@ -344,11 +344,13 @@ class Stack:
                             f"127.0.0.1:{self.port}", "--graceful-timeout", "5"])
         _wait(lambda: call("GET", f"{self.base}/login/", timeout=2).status == 200, 40, "the web server's start")
 
-    def start_worker(self, name: str = "worker", pool: str = "gevent", concurrency: int = 1000) -> None:
+    def start_worker(self, name: str = "worker", pool: str = "gevent", concurrency: int = 2000) -> None:
+        log = self.log_path(name)
+        started_before = log.read_text().count(" ready.") if log.exists() else 0  # a restart appends
         self._spawn(name, [str(VENV_BIN / "celery"), "-A", "oneclick", "worker", "-Q", "deliveries",
                            f"--pool={pool}", f"--concurrency={concurrency}", "--loglevel=INFO", "-n", f"{name}@%h",
                            "--without-gossip", "--without-mingle"])
-        _wait(lambda: " ready." in self.log_path(name).read_text(), 40, f"the {name}'s start")
+        _wait(lambda: log.read_text().count(" ready.") > started_before, 40, f"the {name}'s start")
 
     def start_housekeeping(self) -> None:
         self._spawn("housekeeping", [str(VENV_BIN / "celery"), "-A", "oneclick", "worker", "-Q", "housekeeping",
