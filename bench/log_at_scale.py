@@ -4,7 +4,7 @@
 
 Creates its own database (oneclick_bench_scale), fills it with INSERT ... SELECT generate_series
 (indexes dropped during the load and built afterwards, as a bulk load would), then times the real
-action functions (messaging.actions.panel_state / message_page) on a busy record and an ordinary one,
+action functions (messaging.reads.panel_state / message_page) on a busy record and an ordinary one,
 prints p50/p95 against the goals (panel < 15 ms, log page < 25 ms at p95), a baseline measured in the
 same run (a one-row primary-key query through the same ORM and connection), and EXPLAIN ANALYZE of
 each query showing the named indexes. Drops the database at the end.
@@ -150,9 +150,9 @@ def measure() -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from buttons.actions import get_own_event
+    from buttons.access import get_own_event
     from buttons.models import Button
-    from messaging import actions
+    from messaging import reads
     from messaging.models import Message
 
     user_model = get_user_model()
@@ -166,11 +166,11 @@ def measure() -> None:
     def panel(object_id: str) -> Callable[[], object]:
         def run() -> object:
             user = user_model(pk=1, username="u1")  # as a request has it: the membership is looked up
-            return actions.panel_state(user, "deal", object_id)
+            return reads.panel_state(user, "deal", object_id)
         return run
 
     def page(button: Button, before: int | None = None) -> Callable[[], object]:
-        return lambda: actions.message_page(button, alice.pk, "deal", "busy", before=before, limit=20)
+        return lambda: reads.message_page(button, alice.pk, "deal", "busy", before=before, limit=20)
 
     # The clicker's event as GET /api/events/<id>/ reads it: looked up by id alone, then its messages.
     recent = (Message.objects.filter(object_id="busy", recipient=alice).order_by("-created_at")
@@ -178,7 +178,7 @@ def measure() -> None:
 
     def clicked_event() -> object:
         user = user_model(pk=1, username="u1")
-        return list(actions.event_messages(get_own_event(user, recent)))
+        return list(reads.event_messages(get_own_event(user, recent)))
 
     def baseline() -> object:
         with connection.cursor() as cursor:

@@ -10,7 +10,7 @@
    with Redis for the cache, and a load generator that POSTs valid custom messages at a fixed rate
    (--rate per second) to click events with open windows, spread so no event gets near its quota of 10.
 3. Measures the trigger-message latency without the purge (the baseline), then while
-   messaging.actions.purge_expired_messages deletes the expired rows, then once more without it, then
+   messaging.retention.purge_expired_messages deletes the expired rows, then once more without it, then
    while a PostgreSQL query does nothing but spin on one core for as long as the purge ran (what any
    work holding one of the machine's cores costs the posts). Prints rows deleted per second and the
    latency percentiles of each phase.
@@ -20,71 +20,7 @@ Everything stays on 127.0.0.1; the database is dropped at the end (about 4 minut
 BENCH_VERBOSE=1 prints each phase's slowest post per second; --server-setting NAME=VALUE tries another
 server setting for one run. The purge's line under "Results" splits its time by table.
 
-Where the time went (2 cores, PostgreSQL 15), latest first:
-- The p99 goal against what the machine allows (AMD EPYC, 2 cores; the bench's fourth phase): a
-  PL/pgSQL loop that reads and writes nothing, spinning on one core for as long as the purge ran, raises
-  the posts' p99 by 1.36x-1.63x on its own (1 M and 5 M runs); the purge's p99 is 0.99x-1.15x the spin's.
-  A p99 within 20 % is out of reach on 2 cores for any purge that keeps a core busy. Tried against it,
-  1 M rows each: resting after each batch as long as it took (106,433 rows/s, p99 1.51x, the spin 1.53x
-  in the same run); the purge's backend under SCHED_IDLE (chrt, so posts always get the CPU first:
-  1.78x, the spin 1.56x, so the CPU queue is not all of it); wal_writer_delay = 10ms with
-  wal_writer_flush_after = 0 (p50 during the purge unchanged, 8.2 ms). The disk: pg_test_fsync's 8 kB
-  fdatasync takes 0.19 ms alone and 8.5 ms beside a writer saturating the disk with O_DIRECT (225 MB/s),
-  but 0.16-0.24 ms beside writers paced at 10-100 MB/s; the purge writes ~21 MB/s of WAL and ~33 MB/s of
-  evicted heap pages, and the posts' p50 still rises 3 ms while it runs (5.6 ms beside the spin).
-- Click events deleted at 35,000-55,000 rows/s against 250,000-480,000 for messages: 70 % of the purge
-  was the foreign key from messages to click events. Its check runs at the commit of every batch of
-  deleted events, one query per event, and walks the index entries of that event's messages, which
-  the purge had just deleted: a heap visit per dead message. The key is now kept by the application
-  (messages.event has db_constraint=False; every write of a message locks its event's row first, and
-  the purge, which names rows by address, skips a row changed under it). The purge's own "has this
-  event a message left" probe is bounded to messages younger than the cut-off inside a composite
-  (event_id, created_at) index, so it never visits a dead row either, and each batch deletes by ctid
-  instead of looking 5,000 ids up in the primary key (3x faster a batch). Events now go at
-  130,000-200,000 rows/s; 6 M rows at 330,000-440,000 rows/s on AMD EPYC (85,000 before).
-- The p99 is unchanged by that: 1.65x and 1.81x the purge-free window before it in the two runs where
-  that window was quiet (5.6 and 5.3 ms). Sampling pg_stat_activity every 3 ms shows where posts wait:
-  while the purge runs, a post is in WALSync (its commit's fsync) twice as often; its fsync now carries
-  the purge's WAL (~630 MB in 15 s: full-page images plus a record of ~50 bytes for every deleted row,
-  which no DELETE avoids). Tried, one run each unless said, none better: resting between batches as long
-  as each batch took (45 s purge, p99 2.0x, events slowed 4x) or twice as long (two runs: 84,172 and
-  91,887 rows/s, p99 7.0x and 1.8x, posts of 200-500 ms), batches of 1,000 committed synchronously
-  (1.9x, p50 +2 ms), shared_buffers = 2GB (no evicted page written by the purge, 443,467 rows/s, p99
-  1.9x), wal_compression = zstd (535 MB of WAL, 1.6x), wal_writer_delay = 10ms with
-  wal_writer_flush_after = 0 (1.3x against a noisy 9.2 ms window).
-- Some runs show posts of 100-380 ms in the window after the purge (or in the baseline), which
-  inflates the pooled baseline: the goal's ratio is printed against the pooled windows and against
-  each one alone; read the one against the window before.
-
-Earlier findings (Intel Xeon, 2 cores):
-- WAL volume: right after a checkpoint every page the purge empties is logged as a full-page image;
-  deleting 6 M rows wrote 1.4 GB of WAL. wal_compression=lz4 (set for the run, as docker-compose.yml
-  sets it) halves that to ~650 MB; max_wal_size=4GB keeps checkpoints out of the run.
-- Stalls of 100-300 ms, about 30 s into the purge and even after it: the pages the purge backend
-  evicts sat in the kernel's page cache until writeback flushed them all at once, and every commit's
-  WAL fsync waited behind that. The purge now sets backend_flush_after, so its writes go to disk as it
-  makes them: no post over 50 ms any more (max 16 ms).
-- What is left is a steady p50 +0.4 ms, p99 +3.5 ms while the purge runs: posts commit with
-  synchronous_commit on, so each flushes the purge's WAL written before it, and the purge takes one
-  of the two cores. Resting between batches (a quarter of each batch's time) made it worse (p99 9.6
-  ms) and the purge slower (84,000 rows/s); so did batches of 1,000 committed synchronously, so that
-  posts would have less of the purge's WAL to flush (p99 1.77x, 99,559 rows/s).
-Tried later and reverted (AMD EPYC, 2 cores; this machine's p99 moves by tens of percent between
-purge-free windows of the same run, hence the pooled baseline):
-- Messages and click events partitioned by creation day (UTC), a DEFAULT partition, expired days
-  dropped: 6 M rows in 8.2 s (733,000 rows/s) and 5 MB of WAL instead of 665 MB, but p99 still 2.1x
-  (each DROP holds the parent's lock for 15-50 ms under load and makes every connection re-plan), 1.6x
-  with drops 0.5 s apart; and planning over ~40 partitions costs 5-10 ms per ORM query, which tripled
-  bench/log_at_scale.py (2 M messages: panel p50 11.5 -> 28.6 ms, log page 2.6 -> 10.7 ms). Detaching
-  before dropping is worse: DETACH turns the partition's foreign keys into constraints of their own,
-  and dropping those locks the button, company and user tables every post reads (deadlocks seen).
-- Walking expired click events and deleting each batch's messages with them (fewer pages written
-  twice): slower, 72,000 vs 125,000 rows/s at 1 M and 66,758 vs 85,140 at 5 M, p99 1.98x vs 1.55x.
-- wal_writer_delay = 10ms, so that posts find the purge's WAL already flushed: no better (p99 2.1x and
-  4.4x against 1.35x and 1.17x with the default, vs. the window before; alternating runs at 1 M).
-- shared_buffers = 1GB instead of the default 128 MB (server restarted for the run): backends wrote
-  55,249 evicted buffers themselves instead of 761,261 and the purge ran at 95,283 rows/s instead of
-  85,140, but the p99 was 2.10x: the small buffer pool is not what posts wait on.
+What the runs found, and what was tried and reverted: docs/decisions.md, "Retention".
 """
 
 from __future__ import annotations
@@ -346,7 +282,7 @@ def load(expired: int, live: int) -> tuple[int, list[str]]:
 
 
 def explain(batch_size: int) -> None:
-    """The plans of one batch of each kind, as messaging.actions builds them (EXPLAIN only: nothing is
+    """The plans of one batch of each kind, as messaging.retention builds them (EXPLAIN only: nothing is
     deleted)."""
     from datetime import UTC, datetime, timedelta
 
@@ -354,12 +290,12 @@ def explain(batch_size: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from messaging import actions
+    from messaging import retention
 
     cutoff = timezone.now() - timedelta(days=settings.MESSAGE_RETENTION_DAYS)
     with connection.cursor() as cur:
-        for title, spec in zip(("messages", "events"), actions.expired_rows(cutoff), strict=True):
-            cur.execute("EXPLAIN " + actions.batch_sql(spec["table"], spec["rows"], spec.get("alias", "")),
+        for title, spec in zip(("messages", "events"), retention.expired_rows(cutoff), strict=True):
+            cur.execute("EXPLAIN " + retention.batch_sql(spec["table"], spec["rows"], spec.get("alias", "")),
                         [datetime(1970, 1, 1, tzinfo=UTC), *spec["params"], batch_size])
             plan = "\n".join("      " + row[0] for row in cur.fetchall())
             print(f"  plan of one {title} batch:\n{plan}", flush=True)
@@ -378,11 +314,11 @@ def wal_state() -> tuple[int, ...]:
         return cur.fetchone()
 
 
-def time_phases(actions) -> tuple[list[tuple[str, int, float]], Callable[[], None]]:
+def time_phases(retention) -> tuple[list[tuple[str, int, float]], Callable[[], None]]:
     """Time each table's share of the purge (it runs the batch loop once per table); the second value
     puts the untimed loop back."""
     phases: list[tuple[str, int, float]] = []
-    inner = actions._delete_in_batches
+    inner = retention._delete_in_batches
 
     def timed(*args, **kwargs) -> int:
         t0 = time.monotonic()
@@ -391,9 +327,9 @@ def time_phases(actions) -> tuple[list[tuple[str, int, float]], Callable[[], Non
         return rows
 
     def restore() -> None:
-        actions._delete_in_batches = inner
+        retention._delete_in_batches = inner
 
-    actions._delete_in_batches = timed
+    retention._delete_in_batches = timed
     return phases, restore
 
 
@@ -453,9 +389,9 @@ def main() -> None:
     from django.utils import timezone
 
     from buttons.models import Button
-    from messaging import actions
+    from messaging import retention
 
-    batch_size = args.batch_size or actions.PURGE_BATCH_SIZE
+    batch_size = args.batch_size or retention.PURGE_BATCH_SIZE
     print(f"Machine: {machine()}; {load_average()} before the run", flush=True)
     started = time.monotonic()
     server = None
@@ -494,9 +430,9 @@ def main() -> None:
         during = Load(port, ids.name, posts, args.rate, 600)
         time.sleep(1)
         wal_before = wal_state()
-        phases, untimed = time_phases(actions)
+        phases, untimed = time_phases(retention)
         t0 = time.monotonic()
-        result = actions.purge_expired_messages(batch_size=batch_size)
+        result = retention.purge_expired_messages(batch_size=batch_size)
         purge_seconds = time.monotonic() - t0
         untimed()
         wal_after = wal_state()
@@ -521,7 +457,7 @@ def main() -> None:
         button = Button.objects.order_by("pk")[1]
         Button.objects.filter(pk=button.pk).update(messages_cleared_at=timezone.now())
         t0 = time.monotonic()
-        cleared = actions.delete_cleared_messages(button.pk, batch_size=batch_size)
+        cleared = retention.delete_cleared_messages(button.pk, batch_size=batch_size)
         clear_seconds = time.monotonic() - t0
 
         rows = result.messages + result.events

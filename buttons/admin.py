@@ -16,7 +16,6 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.auth.models import AbstractBaseUser, Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -26,53 +25,19 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from buttons.access import (
+    admin_company_of,
+    grant_company_admin_permissions,
+    may_use_admin,
+    revoke_company_admin_permissions,
+)
 from buttons.models import Button, ClickEvent, Company, Member
 from buttons.signing import generate_secret, mask_secret
 from messaging import actions as messaging
+from messaging import reads
 from messaging.models import Message
 
-# What `createmember --admin` grants: enough to manage buttons and read the logs, nothing else.
-COMPANY_ADMIN_PERMISSIONS = (
-    ("buttons", "view_button"),
-    ("buttons", "add_button"),
-    ("buttons", "change_button"),
-    ("buttons", "delete_button"),
-    ("buttons", "view_clickevent"),
-    ("messaging", "view_message"),
-)
 NEW_SECRET_SESSION_KEY = "oneclick_new_signing_secret"  # noqa: S105 - a session key
-
-
-def _company_admin_permissions() -> QuerySet[Permission]:
-    return Permission.objects.filter(
-        content_type__app_label__in={app for app, _ in COMPANY_ADMIN_PERMISSIONS},
-        codename__in={code for _, code in COMPANY_ADMIN_PERMISSIONS},
-    )
-
-
-def grant_company_admin_permissions(user: AbstractBaseUser) -> None:
-    user.user_permissions.add(*_company_admin_permissions())  # type: ignore[attr-defined]
-
-
-def revoke_company_admin_permissions(user: AbstractBaseUser) -> None:
-    user.user_permissions.remove(*_company_admin_permissions())  # type: ignore[attr-defined]
-
-
-def company_id_of(request: HttpRequest) -> int | None:
-    """None for superusers (no scoping); otherwise the admin's company, or -1 (matches nothing) for a
-    staff user who is not a company admin. Looked up once per request."""
-    if request.user.is_superuser:
-        return None
-    cached = getattr(request, "_oneclick_company_id", None)
-    if cached is None:
-        member = Member.objects.filter(user_id=request.user.pk, is_company_admin=True).only("company_id").first()
-        cached = member.company_id if member else -1
-        request._oneclick_company_id = cached  # type: ignore[attr-defined]
-    return cached
-
-
-def may_use_admin(request: HttpRequest) -> bool:
-    return request.user.is_active and (request.user.is_superuser or company_id_of(request) != -1)
 
 
 class CompanyScopedAdmin(admin.ModelAdmin):
@@ -82,7 +47,7 @@ class CompanyScopedAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         qs = super().get_queryset(request)
-        company_id = company_id_of(request)
+        company_id = admin_company_of(request)
         return qs if company_id is None else qs.filter(**{self.company_field: company_id})
 
     # A staff user who is no longer a company admin keeps no access through stale permissions.
@@ -127,7 +92,7 @@ class ButtonFilter(admin.SimpleListFilter):
     parameter_name = "button"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        company_id = company_id_of(request)
+        company_id = admin_company_of(request)
         buttons = Button.objects.order_by("label", "id")
         if company_id is not None:
             return [(str(pk), label) for pk, label in buttons.filter(company_id=company_id).values_list("pk", "label")]
@@ -305,7 +270,7 @@ class ButtonAdmin(CompanyScopedAdmin):
         return super().save_form(request, form, change)
 
     def save_model(self, request: HttpRequest, obj: Button, form: object, change: bool) -> None:
-        company_id = company_id_of(request)
+        company_id = admin_company_of(request)
         if company_id is not None:
             obj.company_id = company_id
         super().save_model(request, obj, form, change)
@@ -364,7 +329,7 @@ class ButtonAdmin(CompanyScopedAdmin):
             "opts": self.opts,
             "object": button,
             "change_url": change_url,
-            "message_count": Message.objects.filter(messaging.visible_after(button), button=button).count(),
+            "message_count": Message.objects.filter(reads.visible_after(button), button=button).count(),
         }
         return TemplateResponse(request, "admin/buttons/button/clear_messages.html", context)
 
@@ -381,7 +346,7 @@ class MessageInline(ReadOnly, admin.TabularInline):
     show_change_link = True
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
-        return super().get_queryset(request).filter(messaging.not_cleared()).select_related("recipient")
+        return super().get_queryset(request).filter(reads.not_cleared()).select_related("recipient")
 
 
 @admin.register(ClickEvent)

@@ -7,7 +7,10 @@ sends progress messages and a final redirect to /api/trigger-message with the cl
 from __future__ import annotations
 
 import json
+import time
 
+import requests
+from celery import shared_task
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -27,11 +30,26 @@ def automation(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"message": f"Could not sync <b>{record}</b>: the CRM said no."}, status=422)
     event_id = payload.get("event_id")
     if event_id:
-        from buttons.tasks import demo_follow_up
-
         demo_follow_up.apply_async(args=[event_id, scenario], countdown=1)
     return JsonResponse({"message_type": "success", "message": f"Started the demo scenario for <b>{record}</b>."})
 
 
 def base_url() -> str:
     return settings.DEMO_BASE_URL.rstrip("/")
+
+
+@shared_task(ignore_result=True, soft_time_limit=40)
+def demo_follow_up(event_id: str, scenario: str) -> None:
+    """The demo automation's custom messages (local mode only): what Make or Zapier would send."""
+    steps: list[dict[str, str]] = [
+        {"message": "Step 1 of 2: looked up the customer.", "message_type": "info"},
+        {"message": "Step 2 of 2: created the invoice <b>INV-1042</b>.", "message_type": "success"},
+    ]
+    if scenario == "warning":
+        steps[1] = {"message": "The customer has no VAT number; the invoice is a <i>draft</i>.",
+                    "message_type": "warning"}
+    if scenario == "progress":
+        steps.append({"message": "Opening the invoice…", "redirect_url": "https://example.com/invoices/INV-1042"})
+    for step in steps:
+        time.sleep(1.5)
+        requests.post(f"{base_url()}/api/trigger-message", json={"event_id": event_id, **step}, timeout=5)

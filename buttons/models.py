@@ -12,6 +12,8 @@ from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
 
+from buttons.signing import secret_key_bytes
+from buttons.webhooks import check_destination
 from oneclick.sql import from_row
 
 RESOURCES = (("deal", "Deal"), ("organization", "Organization"), ("person", "Person"))
@@ -117,8 +119,6 @@ class Button(models.Model):
         return self.label
 
     def clean(self) -> None:
-        from buttons.webhooks import check_destination  # avoids a cycle with webhooks -> models
-
         errors: dict[str, str] = {}
         if self.kind == "link" and self.messaging_enabled:
             errors["messaging_enabled"] = "Messaging is not available for link buttons."
@@ -128,8 +128,6 @@ class Button(models.Model):
             except ValidationError as exc:
                 errors["url"] = exc.messages[0]
         if self.signing_secret:
-            from buttons.signing import secret_key_bytes
-
             try:
                 secret_key_bytes(self.signing_secret)
             except ValueError as exc:
@@ -223,7 +221,7 @@ class ClickEvent(models.Model):
 
     delivery = models.CharField(max_length=10, choices=DELIVERY_STATES, default="pending")
     claimed_at = models.DateTimeField(null=True, blank=True)
-    # The delivery task's own token: its claim is idempotent across a database fault (buttons.actions).
+    # The delivery task's own token: its claim is idempotent across a database fault (buttons.delivery).
     claimed_by = models.UUIDField(null=True, blank=True, editable=False)
     attempts = models.PositiveSmallIntegerField(default=0)
     http_status = models.PositiveSmallIntegerField("HTTP status", null=True, blank=True)

@@ -4,7 +4,7 @@ A delivery process keeps at most DELIVERY_COMPANY_CAP of a company's deliveries 
 the cap is parked here, in memory, and its task ends at once: it holds no slot (a greenlet or thread)
 and costs nothing while it waits. When one of the company's deliveries ends, the worker that ran it
 takes the company's next parked click. A parked click whose window closes meanwhile is failed with its
-message when its turn comes (buttons.actions), or by the stalled-delivery sweep if this process dies.
+message when its turn comes (buttons.delivery), or by the stalled-delivery sweep if this process dies.
 
 The cap is per process: with several delivery processes a company gets up to cap × processes, which
 is still a share; counting across processes would cost a shared counter on every delivery.

@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from buttons import actions
+from buttons import access, actions
 from buttons.models import Button
 from buttons.permissions import IsCompanyAdmin
 from buttons.serializers import (
@@ -29,10 +29,10 @@ class ButtonViewSet(viewsets.ModelViewSet):
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
 
     def get_queryset(self) -> QuerySet[Button]:
-        return actions.buttons_for(self.request.user).order_by("label", "id")
+        return access.buttons_for(self.request.user).order_by("label", "id")
 
     def perform_create(self, serializer: ButtonSerializer) -> None:
-        serializer.save(company_id=actions.member_for(self.request.user).company_id)
+        serializer.save(company_id=access.member_for(self.request.user).company_id)
 
 
 class ClickView(APIView):
@@ -85,7 +85,7 @@ class ClearMessagesView(APIView):
         summary="Clear all messages of a button",
     )
     def post(self, request: Request, identifier: str) -> Response:
-        button = actions.get_button(request.user, identifier)
+        button = access.get_button(request.user, identifier)
         cleared_at = clear_messages(button)
         return Response(
             ClearMessagesSerializer({

@@ -9,8 +9,8 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from buttons.admin import ButtonFilter, ReadOnlyAdmin
-from messaging.actions import not_cleared
 from messaging.models import Message
+from messaging.reads import not_cleared
 from messaging.validation import sanitize_message
 
 

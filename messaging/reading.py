@@ -1,7 +1,7 @@
 """The panel's JSON API: button states, log pages and read state (token or session auth).
 
-Views validate, call one action in messaging.actions and shape the answer; every button goes through
-buttons.actions.get_button, so another company's button is a 404.
+Views validate, call messaging.reads or one verb in messaging.actions and shape the answer; every
+button goes through buttons.access.get_button, so another company's button is a 404.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from buttons.actions import get_button, member_for
+from buttons.access import get_button, member_for
 from buttons.models import RESOURCES
-from messaging import actions, public_ids
+from messaging import actions, public_ids, reads
 from messaging.serializers import (
     LogPageQuerySerializer,
     MarkedSerializer,
@@ -44,7 +44,7 @@ class PanelView(APIView):
     def get(self, request: Request, resource: str, object_id: str) -> Response:
         check_object_id(resource, object_id)
         member_for(request.user)
-        states = actions.panel_state(request.user, resource, object_id)
+        states = reads.panel_state(request.user, resource, object_id)
         return Response({"buttons": [state.as_dict() for state in states]})
 
 
@@ -60,8 +60,8 @@ class MessageLogView(APIView):
         query.is_valid(raise_exception=True)
         resource, object_id = query.validated_data["resource"], query.validated_data["object_id"]
         limit = query.validated_data["limit"]
-        actions.check_record(button, resource, object_id)
-        messages, more = actions.message_page(
+        reads.check_record(button, resource, object_id)
+        messages, more = reads.message_page(
             button, request.user.pk, resource, object_id, before=query.validated_data.get("before"), limit=limit
         )
         next_url = None
@@ -75,7 +75,7 @@ class MessageLogView(APIView):
 
 class _MarkView(APIView):
     def marked(self, request: Request, button: object, resource: str, object_id: str, count: int) -> Response:
-        state = actions.button_state(button, request.user.pk, resource, object_id)
+        state = reads.button_state(button, request.user.pk, resource, object_id)
         return Response({"marked": count, "button": state.as_dict()})
 
 
@@ -87,7 +87,7 @@ class MarkReadView(_MarkView):
         body = MarkReadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         resource, object_id = body.validated_data["resource"], body.validated_data["object_id"]
-        actions.check_record(button, resource, object_id)
+        reads.check_record(button, resource, object_id)
         count = actions.mark_read(button, request.user.pk, resource, object_id, body.validated_data["ids"])
         return self.marked(request, button, resource, object_id, count)
 
@@ -100,7 +100,7 @@ class MarkAllReadView(_MarkView):
         body = RecordSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         resource, object_id = body.validated_data["resource"], body.validated_data["object_id"]
-        actions.check_record(button, resource, object_id)
+        reads.check_record(button, resource, object_id)
         count = actions.mark_all_read(button, request.user.pk, resource, object_id)
         return self.marked(request, button, resource, object_id, count)
 

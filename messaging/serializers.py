@@ -6,8 +6,8 @@ from rest_framework import serializers
 
 from buttons.models import KINDS, RESOURCES
 from messaging import public_ids
-from messaging.actions import LOG_PAGE_SIZE, MAX_LOG_PAGE_SIZE, MAX_READ_IDS, is_read_by
 from messaging.models import MESSAGE_TYPES, SOURCES, Message
+from messaging.reads import LOG_PAGE_SIZE, MAX_LOG_PAGE_SIZE, MAX_READ_IDS, is_read_by
 
 
 class PublicIdField(serializers.IntegerField):

@@ -18,7 +18,8 @@ from collections.abc import AsyncIterator
 from asgiref.sync import sync_to_async
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
-from buttons.models import LIST_OBJECT_ID, Button, Member
+from buttons.access import NOT_A_MEMBER, company_of
+from buttons.models import LIST_OBJECT_ID, Button
 from messaging import live, public_ids
 from messaging.reading import RESOURCE_NAMES
 
@@ -28,10 +29,6 @@ PING_SECONDS = 15  # a comment line keeps proxies from closing an idle stream
 STREAM_SECONDS = 300  # then the browser reconnects: auth and button settings are checked afresh
 BUTTONS_FRESH_SECONDS = 10  # a button made public (or new) is seen within this long
 RETRY_MS = 2000
-
-
-def _membership(user_id: int) -> int | None:
-    return Member.objects.filter(user_id=user_id).values_list("company_id", flat=True).first()
 
 
 class _Buttons:
@@ -104,9 +101,9 @@ async def stream(request: HttpRequest, resource: str, object_id: str) -> HttpRes
         return JsonResponse({"detail": "Authentication credentials were not provided."}, status=403)
     if resource not in RESOURCE_NAMES or not object_id or len(object_id) > 64:
         raise Http404("Unknown record.")
-    company_id = await sync_to_async(_membership)(user.pk)
+    company_id = await sync_to_async(company_of)(user.pk)
     if company_id is None:
-        raise Http404("You are not a member of any company.")
+        raise Http404(NOT_A_MEMBER)
     if live.redis_url() is None:
         return HttpResponse(status=204)  # EventSource stops retrying; the page polls
     response = StreamingHttpResponse(

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.core.cache import cache
 
-from messaging import actions
+from messaging import retention
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ PURGE_MAX_SECONDS = 240  # one run's share; the next hourly run carries on where
 
 @shared_task(ignore_result=True, soft_time_limit=120, time_limit=150)
 def delete_cleared_messages(button_id: int) -> int:
-    deleted = actions.delete_cleared_messages(button_id)
+    deleted = retention.delete_cleared_messages(button_id)
     logger.info("Deleted %d cleared messages of button %s", deleted, button_id)
     return deleted
 
@@ -29,7 +29,7 @@ def purge_expired_messages() -> dict[str, int] | None:
         logger.info("A retention run is already in progress; skipping this one.")
         return None
     try:
-        result = actions.purge_expired_messages(max_seconds=PURGE_MAX_SECONDS)
+        result = retention.purge_expired_messages(max_seconds=PURGE_MAX_SECONDS)
     finally:
         cache.delete(PURGE_LOCK)
     logger.info("Retention removed %d messages, %d click events and %d cleared messages",

@@ -13,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from buttons.actions import get_own_event
-from messaging import actions
+from buttons.access import get_own_event
+from messaging import actions, parsing, reads
 from messaging.serializers import EventSerializer, MessageSerializer, TriggerMessageSerializer, message_json
 from messaging.throttling import TriggerMessageMissThrottle
 
@@ -54,7 +54,7 @@ TRIGGER_EXAMPLES = [
     ),
     OpenApiExample(
         "Window closed or unknown event",
-        value={"detail": actions.NOT_FOUND_OR_EXPIRED},
+        value={"detail": parsing.NOT_FOUND_OR_EXPIRED},
         response_only=True,
         status_codes=["400"],
     ),
@@ -101,8 +101,8 @@ class TriggerMessageView(APIView):
             return Response({"detail": "The body must be a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
         try:
             message = actions.add_custom_message(data)
-        except actions.MessageRejected as exc:
-            if isinstance(exc, actions.EventMissed):
+        except parsing.MessageRejected as exc:
+            if isinstance(exc, parsing.EventMissed):
                 throttle = TriggerMessageMissThrottle()
                 if not throttle.allow_request(request, self):
                     self.throttled(request, throttle.wait())
@@ -119,7 +119,7 @@ class EventView(APIView):
     def get(self, request: Request, event_id: str) -> Response:
         """The clicker's event: delivery state, its messages (newest first) and a pending redirect."""
         event = get_own_event(request.user, event_id)
-        messages = list(actions.event_messages(event))
+        messages = list(reads.event_messages(event))
         context = {"viewer_id": request.user.pk}
         return Response(
             {
@@ -130,7 +130,7 @@ class EventView(APIView):
                     event.window_ends_at
                 ),
                 "messages": MessageSerializer(messages, many=True, context=context).data,
-                "redirect_url": actions.pending_redirect(event, messages),
+                "redirect_url": reads.pending_redirect(event, messages),
                 "queued": event.delivery == "pending" and event.claimed_at is None,
             }
         )

@@ -12,9 +12,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from buttons.actions import member_for
+from buttons.access import member_for
 from buttons.models import LIST_OBJECT_ID, RESOURCES
-from messaging import actions
+from messaging import reads
 from messaging.reading import RESOURCE_NAMES
 
 RESOURCE_LABELS = dict(RESOURCES)
@@ -40,7 +40,7 @@ def home(request: HttpRequest) -> HttpResponse:
     recent = [
         {**row, "title": record_title(row["resource"], row["object_id"]),
          "url": reverse("panel", args=[row["resource"], row["object_id"]])}
-        for row in actions.recent_records(request.user)
+        for row in reads.recent_records(request.user)
         if _clean_object_id(row["object_id"])
     ]
     error = None
@@ -71,7 +71,7 @@ def panel(request: HttpRequest, resource: str, object_id: str) -> HttpResponse:
         "is_list": is_list,
         "view": "list" if is_list else "details",
         "title": record_title(resource, object_id),
-        "buttons": actions.panel_state(request.user, resource, object_id),
+        "buttons": reads.panel_state(request.user, resource, object_id),
         # ?live=poll forces the polling fallback (the latency benchmark compares both).
         "live_mode": "poll" if request.GET.get("live") == "poll" else "stream",
     })

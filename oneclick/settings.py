@@ -187,7 +187,7 @@ else:
         "reconnect_timeout": 2.0,
     }
     # Django binds parameters client-side and never prepares; the hot path of /api/trigger-message asks
-    # for a prepared statement (messaging.actions), which psycopg only honours with a threshold set.
+    # for a prepared statement (messaging.actions, add_custom_message), which psycopg only honours with a threshold set.
     # Behind a pooler that cannot keep prepared statements (PgBouncer < 1.21 in transaction mode), set
     # DATABASE_PREPARED_STATEMENTS=false.
     if env_bool("DATABASE_PREPARED_STATEMENTS", True):
@@ -225,7 +225,7 @@ else:
         # kombu's Redis transport keeps each fetched task in an "unacked" hash, to hand it out again
         # an hour later if its worker died: two more Redis round trips per click in the worker's one
         # consumer loop, for a task that would come back long after its click's 45 s window (its
-        # click is told by then; buttons.actions' sweep). Off, deliveries/s went from 131 to 161 on
+        # click is told by then; buttons.delivery's sweep). Off, deliveries/s went from 131 to 161 on
         # one delivery process (docs/decisions.md).
         "ack_emulation": False,
     }
@@ -249,7 +249,7 @@ CELERY_TASK_ROUTES = {
     "messaging.tasks.purge_expired_messages": {"queue": HOUSEKEEPING_QUEUE},
     "messaging.tasks.delete_cleared_messages": {"queue": HOUSEKEEPING_QUEUE},
 }
-# How often the sweep ends clicks whose delivery will never finish (buttons.actions): a dead worker's
+# How often the sweep ends clicks whose delivery will never finish (buttons.delivery): a dead worker's
 # clicker hears of it within a minute of the click, a lost task's by the end of its window.
 STALLED_SWEEP_SECONDS = 5.0
 CELERY_BEAT_SCHEDULE = {

@@ -1,8 +1,9 @@
 /* OneClick record panel: button clicks, the message log, read state and live updates.
  *
  * Plain script, no build step, no inline code (the CSP forbids it). The server renders the panel; this
- * file takes over. Message content is only ever inserted from the API's `html` key, which the server
- * sanitized (nh3); `content` is never put into the page as HTML.
+ * file takes over. A message's `content` (validated HTML from the API) never goes into the page as
+ * it is: safeFragment() parses it in an inert <template> and copies only the allowed tags, link
+ * schemes and attributes into new nodes, so the page holds nothing the server's rules would refuse.
  */
 (function () {
   "use strict";

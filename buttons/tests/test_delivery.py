@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from buttons import actions
+from buttons import delivery
 from buttons.models import Button, ClickEvent, Member
 from buttons.tests.helpers import make_event
 from conftest import Receiver
@@ -20,7 +20,7 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(actions, "RETRY_DELAYS", (0.05, 0.05))
+    monkeypatch.setattr(delivery, "RETRY_DELAYS", (0.05, 0.05))
 
 
 def closed_port() -> int:
@@ -33,7 +33,7 @@ def test_it_signs_with_standard_webhooks_headers(
     admin_member: Member, make_button: Callable[..., Button], receiver: Receiver
 ) -> None:
     event = make_event(make_button(url=receiver.url, signing_secret=SECRET), admin_member)
-    actions.deliver_click(str(event.pk))
+    delivery.deliver_click(str(event.pk))
     request = receiver.requests[0]
     headers = {k.lower(): v for k, v in request["headers"].items()}
     assert headers["webhook-id"] == str(event.pk) == headers["idempotency-key"]
@@ -48,7 +48,7 @@ def test_without_a_secret_there_are_no_signature_headers(
     admin_member: Member, make_button: Callable[..., Button], receiver: Receiver
 ) -> None:
     event = make_event(make_button(url=receiver.url), admin_member)
-    actions.deliver_click(str(event.pk))
+    delivery.deliver_click(str(event.pk))
     assert "webhook-signature" not in {k.lower() for k in receiver.requests[0]["headers"]}
 
 
@@ -56,8 +56,8 @@ def test_a_duplicated_task_sends_one_webhook(
     admin_member: Member, make_button: Callable[..., Button], receiver: Receiver
 ) -> None:
     event = make_event(make_button(url=receiver.url), admin_member)
-    actions.deliver_click(str(event.pk))
-    actions.deliver_click(str(event.pk))
+    delivery.deliver_click(str(event.pk))
+    delivery.deliver_click(str(event.pk))
     assert len(receiver.requests) == 1
     assert Message.objects.filter(event=event).count() == 1
     event.refresh_from_db()
@@ -68,7 +68,7 @@ def test_a_refused_connection_is_retried_twice_then_failed(
     admin_member: Member, make_button: Callable[..., Button]
 ) -> None:
     event = make_event(make_button(url=f"http://127.0.0.1:{closed_port()}/hook"), admin_member)
-    actions.deliver_click(str(event.pk))
+    delivery.deliver_click(str(event.pk))
     event.refresh_from_db()
     assert event.delivery == "failed" and event.attempts == 3
     assert "refused the connection" in event.error
@@ -84,7 +84,7 @@ def test_a_dns_failure_is_retried(
 
     event = make_event(make_button(url="http://hooks.example.test/x"), admin_member)
     monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
-    actions.deliver_click(str(event.pk))
+    delivery.deliver_click(str(event.pk))
     event.refresh_from_db()
     assert event.delivery == "failed" and event.attempts == 3 and "DNS" in event.error
 
@@ -95,7 +95,7 @@ def test_a_timeout_is_not_retried_and_says_what_happened(
     settings.WEBHOOK_TOTAL_TIMEOUT = 0.3
     receiver.delay = 1.0
     event = make_event(make_button(url=receiver.url), admin_member)
-    actions.deliver_click(str(event.pk))
+    delivery.deliver_click(str(event.pk))
     event.refresh_from_db()
     assert len(receiver.requests) == 1  # it may have reached the receiver: never sent twice
     assert event.delivery == "failed" and event.attempts == 1
@@ -129,7 +129,7 @@ def test_the_total_deadline_holds_for_a_slow_body(
     threading.Thread(target=trickle, daemon=True).start()
     event = make_event(make_button(url=f"http://127.0.0.1:{server.getsockname()[1]}/"), admin_member)
     started = time.monotonic()
-    actions.deliver_click(str(event.pk))
+    delivery.deliver_click(str(event.pk))
     assert time.monotonic() - started < 1.5
     event.refresh_from_db()
     assert event.delivery == "failed" and "timed out" in event.error
@@ -141,7 +141,7 @@ def test_no_redirects_are_followed(
 ) -> None:
     receiver.answer(302, "")
     event = make_event(make_button(url=receiver.url), admin_member)
-    actions.deliver_click(str(event.pk))
+    delivery.deliver_click(str(event.pk))
     assert len(receiver.requests) == 1
     event.refresh_from_db()
     assert event.http_status == 302
@@ -153,7 +153,7 @@ def test_without_messaging_the_outcome_is_recorded_but_no_message(
 ) -> None:
     receiver.answer(500, "boom")
     event = make_event(make_button(url=receiver.url, messaging_enabled=False), admin_member)
-    actions.deliver_click(str(event.pk))
+    delivery.deliver_click(str(event.pk))
     assert ClickEvent.objects.get(pk=event.pk).http_status == 500
     assert not Message.objects.exists()
 
@@ -167,7 +167,7 @@ def test_an_event_deleted_while_its_webhook_is_in_flight_gets_no_message(
     # message that outlives its event (messages.event has no database constraint to refuse it).
     url = receiver.url if reachable else f"http://127.0.0.1:{closed_port()}/hook"
     event = make_event(make_button(url=url), admin_member)
-    send = actions.webhooks.post_json
+    send = delivery.webhooks.post_json
 
     def send_then_delete(*args: object, **kwargs: object) -> object:
         try:
@@ -175,8 +175,8 @@ def test_an_event_deleted_while_its_webhook_is_in_flight_gets_no_message(
         finally:
             ClickEvent.objects.filter(pk=event.pk).delete()
 
-    monkeypatch.setattr(actions.webhooks, "post_json", send_then_delete)
-    actions.deliver_click(str(event.pk))
+    monkeypatch.setattr(delivery.webhooks, "post_json", send_then_delete)
+    delivery.deliver_click(str(event.pk))
     assert len(receiver.requests) == (1 if reachable else 0)
     assert not ClickEvent.objects.exists() and not Message.objects.exists()
 
@@ -188,7 +188,7 @@ def test_with_http_responses_not_logged_a_failure_is_not_logged_either(
     # connection stands in for the response, so it stays out too (no red envelope, no locked button).
     event = make_event(make_button(url=f"http://127.0.0.1:{closed_port()}/hook", log_http_responses=False),
                        admin_member)
-    actions.deliver_click(str(event.pk))
+    delivery.deliver_click(str(event.pk))
     event.refresh_from_db()
     assert event.delivery == "failed" and "refused the connection" in event.error
     assert not Message.objects.exists()

@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 from django.db import OperationalError
 
-from buttons import actions, tasks
+from buttons import delivery, tasks
 from buttons.models import Button, ClickEvent, Member
 from buttons.tests.helpers import make_event
 from conftest import Receiver
@@ -16,7 +16,7 @@ from messaging.models import Message
 
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(actions, "DB_RETRY_DELAYS", (0.01,))
+    monkeypatch.setattr(delivery, "DB_RETRY_DELAYS", (0.01,))
 
 
 def failing(times: int, real: Callable) -> Callable:
@@ -36,8 +36,8 @@ def test_a_claim_that_meets_a_dead_connection_is_retried_and_sent_once(
     admin_member: Member, make_button: Callable[..., Button], receiver: Receiver
 ) -> None:
     event = make_event(make_button(url=receiver.url), admin_member)
-    with mock.patch.object(actions, "_claim", side_effect=failing(3, actions._claim)):
-        actions.deliver_click(str(event.pk))
+    with mock.patch.object(delivery, "_claim", side_effect=failing(3, delivery._claim)):
+        delivery.deliver_click(str(event.pk))
     assert len(receiver.requests) == 1
     assert ClickEvent.objects.get(pk=event.pk).delivery == "delivered"
 
@@ -47,7 +47,7 @@ def test_a_claim_whose_commit_was_lost_is_still_this_tasks_own(
 ) -> None:
     """The claim committed but its answer never came back: the retry finds its own token, not a rival's."""
     event = make_event(make_button(url=receiver.url), admin_member)
-    real = actions._claim
+    real = delivery._claim
 
     def claim_then_lose_the_answer(event_id: str, token: object) -> object:
         if not getattr(claim_then_lose_the_answer, "done", False):
@@ -56,11 +56,11 @@ def test_a_claim_whose_commit_was_lost_is_still_this_tasks_own(
             raise OperationalError("connection lost after COMMIT")
         return real(event_id, token)
 
-    with mock.patch.object(actions, "_claim", side_effect=claim_then_lose_the_answer):
-        actions.deliver_click(str(event.pk))
+    with mock.patch.object(delivery, "_claim", side_effect=claim_then_lose_the_answer):
+        delivery.deliver_click(str(event.pk))
     assert len(receiver.requests) == 1
     # A second task for the same click (a redelivery) sends nothing.
-    actions.deliver_click(str(event.pk))
+    delivery.deliver_click(str(event.pk))
     assert len(receiver.requests) == 1
 
 
@@ -69,8 +69,8 @@ def test_an_answer_that_arrived_is_stored_through_a_database_outage(
 ) -> None:
     receiver.answer(200, {"message_type": "success", "message": "Scenario completed"})
     event = make_event(make_button(url=receiver.url), admin_member)
-    with mock.patch.object(actions, "_record_outcome", side_effect=failing(4, actions._record_outcome)):
-        actions.deliver_click(str(event.pk))
+    with mock.patch.object(delivery, "_record_outcome", side_effect=failing(4, delivery._record_outcome)):
+        delivery.deliver_click(str(event.pk))
     assert len(receiver.requests) == 1
     event.refresh_from_db()
     assert event.delivery == "delivered" and event.http_status == 200
@@ -82,19 +82,19 @@ def test_an_answer_wins_over_the_sweeps_interrupted(
 ) -> None:
     """The sweep called the click interrupted while the database was away; the answer was real."""
     event = make_event(make_button(url=receiver.url), admin_member)
-    real = actions._record_outcome
+    real = delivery._record_outcome
 
     def swept_first(event_: ClickEvent, *args: object) -> None:
         claimed = ClickEvent.objects.get(pk=event_.pk)
-        assert actions._end_unfinished(claimed, actions.INTERRUPTED)
+        assert delivery._end_unfinished(claimed, delivery.INTERRUPTED)
         real(event_, *args)
 
-    with mock.patch.object(actions, "_record_outcome", side_effect=swept_first):
-        actions.deliver_click(str(event.pk))
+    with mock.patch.object(delivery, "_record_outcome", side_effect=swept_first):
+        delivery.deliver_click(str(event.pk))
     event.refresh_from_db()
     assert event.delivery == "delivered" and event.error == ""
 
 
 def test_the_sweep_task_outlives_a_database_outage(db: None) -> None:
-    with mock.patch.object(actions, "fail_stalled_deliveries", side_effect=OperationalError("refused")):
+    with mock.patch.object(delivery, "fail_stalled_deliveries", side_effect=OperationalError("refused")):
         assert tasks.fail_stalled_deliveries() == 0

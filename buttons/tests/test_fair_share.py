@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
-from buttons import actions
+from buttons import delivery
 from buttons.models import Button, ClickEvent, Member
 from buttons.shares import Shares
 from buttons.tests.helpers import make_event
@@ -42,7 +42,7 @@ def test_a_flood_leaves_another_companys_click_prompt(
 
         def deliver(event: ClickEvent) -> None:
             try:
-                actions.deliver_in_turn(str(event.pk), event.company_id)
+                delivery.deliver_in_turn(str(event.pk), event.company_id)
             finally:
                 connection.close()
 

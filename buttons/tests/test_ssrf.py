@@ -6,7 +6,7 @@ from collections.abc import Callable
 import pytest
 from django.core.exceptions import ValidationError
 
-from buttons import actions
+from buttons import delivery
 from buttons.models import Button, ClickEvent, Member
 from buttons.tests.helpers import make_event
 from buttons.webhooks import check_destination
@@ -76,7 +76,7 @@ def test_sending_refuses_a_private_target_even_if_saved_earlier(
 ) -> None:
     # Saved while the guard was off (or before the host's DNS changed): the send-time guard still holds.
     event = make_event(make_button(url=receiver.url), admin_member)
-    actions.deliver_click(str(event.pk))
+    delivery.deliver_click(str(event.pk))
     assert receiver.requests == []
     event.refresh_from_db()
     assert event.delivery == "failed" and "private" in event.error
@@ -97,7 +97,7 @@ def test_send_time_dns_answer_is_checked_and_pinned(
 
     event = make_event(make_button(url=f"http://rebind.example.test:{port}/hook"), admin_member)
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    actions.deliver_click(str(event.pk))
+    delivery.deliver_click(str(event.pk))
     assert receiver.requests == []
     failed = ClickEvent.objects.get(pk=event.pk)
     assert failed.delivery == "failed" and "private or reserved address" in failed.error
@@ -111,5 +111,5 @@ def test_local_mode_allows_private_targets(
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
     check_destination("http://127.0.0.1/hook")
     event = make_event(make_button(url=receiver.url), admin_member)
-    actions.deliver_click(str(event.pk))
+    delivery.deliver_click(str(event.pk))
     assert len(receiver.requests) == 1

@@ -14,7 +14,7 @@ from kombu.exceptions import OperationalError
 from buttons.models import Button, Member
 from buttons.tests.helpers import make_message, make_past_event
 from conftest import api_client
-from messaging import actions
+from messaging import actions, reads, retention
 from messaging.models import Message
 
 
@@ -34,8 +34,8 @@ def test_clearing_hides_the_log_at_once_and_the_task_removes_the_rows(
     body = api_client(admin_member).get(f"/api/events/{event.pk}/").json()
     assert body["messages"] == [] and body["redirect_url"] is None
     event.refresh_from_db()
-    assert not actions.event_messages(event).exists()
-    assert actions.unread_blocking_reason(button, admin_member.user_id, "deal", event.object_id) is None
+    assert not reads.event_messages(event).exists()
+    assert reads.unread_blocking_reason(button, admin_member.user_id, "deal", event.object_id) is None
     # The task deletes them (its countdown is ignored in the eager test mode).
     assert len(callbacks) == 1
     callbacks[0]()
@@ -48,8 +48,8 @@ def test_messages_after_the_clear_show_and_stay(admin_member: Member, make_butto
     make_message(event, "before")
     actions.clear_messages(button)
     after = make_message(event, "after", created_at=timezone.now() + timedelta(milliseconds=5))
-    assert list(actions.event_messages(event)) == [after]
-    assert actions.delete_cleared_messages(button.pk) == 1  # "before" only
+    assert list(reads.event_messages(event)) == [after]
+    assert retention.delete_cleared_messages(button.pk) == 1  # "before" only
     assert list(Message.objects.all()) == [after]
 
 
@@ -60,7 +60,7 @@ def test_the_task_deletes_in_bounded_batches(admin_member: Member, make_button: 
         make_message(event, f"m{n}", seconds=n)
     Button.objects.filter(pk=button.pk).update(messages_cleared_at=timezone.now())
     with CaptureQueriesContext(connection) as queries:
-        assert actions.delete_cleared_messages(button.pk, batch_size=3) == 7
+        assert retention.delete_cleared_messages(button.pk, batch_size=3) == 7
     deletes = [q["sql"] for q in queries.captured_queries if q["sql"].upper().lstrip().startswith(("DELETE", "WITH"))]
     assert len(deletes) == 3 and all("LIMIT 3" in sql for sql in deletes)
     assert not Message.objects.exists()
@@ -76,7 +76,7 @@ def test_a_broker_outage_does_not_undo_the_clear_and_retention_makes_it_good(
         response = api_client(admin_member).post(f"/api/buttons/{button.identifier}/clear-messages")
     assert response.status_code == 202
     assert Message.objects.count() == 1
-    assert actions.purge_expired_messages() == actions.PurgeResult(cleared=1)
+    assert retention.purge_expired_messages() == retention.PurgeResult(cleared=1)
     assert not Message.objects.exists()
 
 

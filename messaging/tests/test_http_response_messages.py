@@ -4,12 +4,12 @@ from collections.abc import Callable
 
 import pytest
 
-from buttons import actions
+from buttons import delivery
 from buttons.models import Button, Member
 from buttons.tests.helpers import make_event
 from conftest import Receiver
-from messaging.actions import interpret_response
 from messaging.models import Message
+from messaging.parsing import interpret_response
 
 ERROR_PAGE = "<!DOCTYPE html><html><head><title>502</title></head><body><h1>Bad gateway</h1></body></html>"
 
@@ -67,7 +67,7 @@ def test_each_rule_holds_end_to_end(
     status, body, content_type = response
     receiver.answer(status, body, content_type)
     event = make_event(make_button(url=receiver.url), admin_member)
-    actions.deliver_click(str(event.pk))
+    delivery.deliver_click(str(event.pk))
     message = Message.objects.get(event=event)
     assert (message.content, message.message_type, message.redirect_url) == expected
     assert message.source == "http_response" and message.read_at is None
@@ -79,7 +79,7 @@ def test_logging_off_means_no_message(
 ) -> None:
     receiver.answer(500, "Boom")
     event = make_event(make_button(url=receiver.url, log_http_responses=False), admin_member)
-    actions.deliver_click(str(event.pk))
+    delivery.deliver_click(str(event.pk))
     event.refresh_from_db()
     assert event.delivery == "delivered" and event.http_status == 500
     assert not Message.objects.exists()
@@ -89,6 +89,6 @@ def test_http_response_messages_do_not_use_the_custom_quota(
     admin_member: Member, make_button: Callable[..., Button], receiver: Receiver
 ) -> None:
     event = make_event(make_button(url=receiver.url), admin_member)
-    actions.deliver_click(str(event.pk))
+    delivery.deliver_click(str(event.pk))
     event.refresh_from_db()
     assert event.custom_message_count == 0

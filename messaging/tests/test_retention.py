@@ -17,8 +17,8 @@ from django.utils import timezone
 from buttons.models import Button, ClickEvent, Member
 from buttons.tests.helpers import make_event, make_message
 from messaging import tasks
-from messaging.actions import PurgeResult, purge_expired_messages
 from messaging.models import Message
+from messaging.retention import PurgeResult, purge_expired_messages
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -25,7 +25,7 @@ DOWN = OperationalError("connection to server at 127.0.0.1 failed: Connection re
 
 
 def test_an_api_call_that_meets_a_dead_database_gets_a_json_503(admin_member: Member) -> None:
-    with mock.patch("messaging.actions.panel_state", side_effect=DOWN):
+    with mock.patch("messaging.reads.panel_state", side_effect=DOWN):
         response = api_client(admin_member).get("/api/panel/deal/42/")
     assert response.status_code == 503 and response["Retry-After"] == str(faults.RETRY_AFTER_SECONDS)
     assert response.json() == {"detail": faults.DATABASE_DOWN}
@@ -41,7 +41,7 @@ def test_trigger_message_meets_a_dead_database(db: None) -> None:
 def test_a_page_that_meets_a_dead_database_is_a_styled_error_page(admin_member: Member) -> None:
     client = Client()
     client.force_login(admin_member.user)
-    with mock.patch("messaging.actions.panel_state", side_effect=DOWN):
+    with mock.patch("messaging.reads.panel_state", side_effect=DOWN):
         response = client.get("/panel/deal/42/")
     body = response.content.decode()
     assert response.status_code == 503 and response["Content-Type"].startswith("text/html")
@@ -57,7 +57,7 @@ def test_a_middleware_that_meets_a_dead_database_still_gets_the_503(admin_member
 
 
 def test_a_broker_failure_is_named_as_such(admin_member: Member) -> None:
-    with mock.patch("messaging.actions.panel_state", side_effect=redis.ConnectionError("refused")):
+    with mock.patch("messaging.reads.panel_state", side_effect=redis.ConnectionError("refused")):
         response = api_client(admin_member).get("/api/panel/deal/42/")
     assert response.status_code == 503 and response.json() == {"detail": faults.BROKER_DOWN}
 
@@ -65,7 +65,7 @@ def test_a_broker_failure_is_named_as_such(admin_member: Member) -> None:
 def test_a_bug_is_still_a_500_but_with_a_sentence(admin_member: Member) -> None:
     client = APIClient(raise_request_exception=False)
     client.force_authenticate(admin_member.user)
-    with mock.patch("messaging.actions.panel_state", side_effect=ValueError("a bug")):
+    with mock.patch("messaging.reads.panel_state", side_effect=ValueError("a bug")):
         response = client.get("/api/panel/deal/42/")
     assert response.status_code == 500 and response.json() == {"detail": faults.SERVER_ERROR}
 

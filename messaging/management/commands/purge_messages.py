@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from messaging.actions import PURGE_BATCH_SIZE, purge_expired_messages
+from messaging.retention import PURGE_BATCH_SIZE, purge_expired_messages
 
 
 class Command(BaseCommand):

@@ -1,0 +1,231 @@
+"""What a user sees of messages: the record's log, unread state, envelopes and the disable rules.
+
+Every read of messages for a person goes through here; clearing hides messages through
+visible_after(), so a cleared log is empty the moment the admin clears it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db.models import BooleanField, Case, Count, Exists, F, Max, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
+
+from buttons.access import buttons_for
+from buttons.models import LIST_OBJECT_ID, Button, ClickEvent
+from messaging.models import Message
+
+
+def visible_after(button: Button) -> Q:
+    """Clearing a button's messages hides them at once; the rows go later, in batches."""
+    if button.messages_cleared_at is None:
+        return Q()
+    return Q(created_at__gt=button.messages_cleared_at)
+
+
+def event_messages(event: ClickEvent) -> QuerySet[Message]:
+    return event.messages.filter(visible_after(event.button)).order_by("-created_at", "-id")
+
+
+def pending_redirect(event: ClickEvent, messages: list[Message]) -> str | None:
+    """The latest redirect that arrived inside the window (redirects after it are not followed)."""
+    for message in messages:  # newest first
+        if message.redirect_url and message.created_at < event.window_ends_at:
+            return message.redirect_url
+    return None
+
+
+def is_read_by(message: Message, user_id: int) -> bool:
+    """Unread state belongs to the clicker; everybody else sees the message as read."""
+    return message.recipient_id != user_id or message.read_at is not None
+
+
+def unread_blocking_reason(button: Button, user_id: int, resource: str, object_id: str) -> str | None:
+    """Why the disable rules stop this user clicking this button on this record, or None.
+
+    Only the user's own unread messages count, also on public buttons (guide: "this only applies to
+    the user who clicked the button").
+    """
+    if not button.messaging_enabled or not (button.disable_on_any_unread or button.disable_on_unread_error):
+        return None
+    counts = own_unread(button, user_id, resource, object_id).aggregate(
+        unread=Count("pk"), errors=Count("pk", filter=Q(message_type="error"))
+    )
+    return blocking_reason(button, counts["unread"], counts["errors"])
+
+
+DISABLED_ANY_UNREAD = "This button is disabled until you have read its messages on this record."
+DISABLED_UNREAD_ERROR = "This button is disabled until you have read its error messages on this record."
+LOG_PAGE_SIZE = 20
+MAX_LOG_PAGE_SIZE = 100
+MAX_READ_IDS = 500
+RECENT_RECORDS = 12
+# Comparing with a constant keeps "created after the clear" one index condition for every button.
+_NEVER_CLEARED = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def blocking_reason(button: Button, unread: int, unread_errors: int) -> str | None:
+    """The disable rules, given the user's own unread counts on one button and record."""
+    if not button.messaging_enabled:
+        return None
+    if button.disable_on_any_unread and unread:
+        return DISABLED_ANY_UNREAD
+    if button.disable_on_unread_error and unread_errors:
+        return DISABLED_UNREAD_ERROR
+    return None
+
+
+def check_record(button: Button, resource: str, object_id: str) -> None:
+    """A log request names the record the button lives on, or gets a 400 sentence."""
+    if resource != button.resource:
+        raise ValidationError(f"This button is for {button.resource} records, not {resource}.")
+    if not object_id or len(object_id) > 64 or not object_id.isprintable():
+        raise ValidationError("object_id must be the record's id (1 to 64 printable characters) or 'list'.")
+
+
+def visible_messages(button: Button, user_id: int, resource: str, object_id: str) -> QuerySet[Message]:
+    """A record's log as one user sees it: everyone's on a public button, otherwise their own.
+
+    Served by msg_record_log_idx (public) and msg_own_log_idx (private).
+    """
+    messages = Message.objects.filter(visible_after(button), button=button, resource=resource, object_id=object_id)
+    if not button.messages_public:
+        messages = messages.filter(recipient_id=user_id)
+    return messages
+
+
+def own_unread(button: Button, user_id: int, resource: str, object_id: str) -> QuerySet[Message]:
+    """The user's own unread messages on a record (msg_unread_idx): the only ones that count as unread."""
+    return Message.objects.filter(
+        visible_after(button),
+        recipient_id=user_id,
+        resource=resource,
+        object_id=object_id,
+        button=button,
+        read_at__isnull=True,
+    )
+
+
+@dataclass(frozen=True)
+class ButtonState:
+    identifier: str
+    label: str
+    kind: str
+    url: str | None  # link buttons only
+    envelope: str  # none | grey | blue | red
+    unread: int
+    disabled: bool
+    disabled_reason: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _with_visibility(buttons: QuerySet[Button], user_id: int, resource: str, object_id: str) -> QuerySet[Button]:
+    """Annotate has_messages: does this user see any message of the button on the record?
+
+    One EXISTS probe per button inside the same query (CASE evaluates only the branch it needs).
+    """
+    after_clear = Q(created_at__gt=Coalesce(OuterRef("messages_cleared_at"), Value(_NEVER_CLEARED)))
+    anyone = Message.objects.filter(after_clear, button=OuterRef("pk"), resource=resource, object_id=object_id)
+    return buttons.annotate(
+        has_messages=Case(
+            When(kind="link", then=Value(False)),
+            When(messages_public=True, then=Exists(anyone)),
+            default=Exists(anyone.filter(recipient_id=user_id)),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def _unread_counts(buttons: list[Button], user_id: int, resource: str, object_id: str) -> dict[int, tuple]:
+    """{button pk: (unread, unread errors)} of the user's own messages, in one grouped query."""
+    webhooks = [b for b in buttons if b.kind == "webhook"]
+    if not webhooks:
+        return {}
+    scope = Q(button_id__in=[b.pk for b in webhooks if b.messages_cleared_at is None])
+    for b in webhooks:
+        if b.messages_cleared_at is not None:
+            scope |= Q(button_id=b.pk, created_at__gt=b.messages_cleared_at)
+    rows = (
+        Message.objects.filter(scope, recipient_id=user_id, resource=resource, object_id=object_id,
+                               read_at__isnull=True)
+        .order_by()
+        .values("button_id")
+        .annotate(unread=Count("pk"), errors=Count("pk", filter=Q(message_type="error")))
+    )
+    return {row["button_id"]: (row["unread"], row["errors"]) for row in rows}
+
+
+def _state(button: Button, unread: int, errors: int) -> ButtonState:
+    if not getattr(button, "has_messages", False):
+        envelope = "none"
+    elif errors:
+        envelope = "red"
+    elif unread:
+        envelope = "blue"
+    else:
+        envelope = "grey"
+    reason = blocking_reason(button, unread, errors)
+    # A webhook's URL is a credential (a Make or Zapier hook accepts any caller that knows it), so
+    # members never see it; link buttons need theirs to open it. Admins read URLs in /api/buttons/.
+    url = button.url if button.kind == "link" else None
+    return ButtonState(str(button.identifier), button.label, button.kind, url, envelope, unread,
+                       reason is not None, reason)
+
+
+def panel_state(user: AbstractBaseUser, resource: str, object_id: str) -> list[ButtonState]:
+    """The record's buttons for its view, each with envelope and disabled state: three queries in all
+    (membership, buttons with an EXISTS per button, one grouped unread count), whatever the numbers."""
+    view = "list" if object_id == LIST_OBJECT_ID else "details"
+    buttons = list(
+        _with_visibility(buttons_for(user).filter(resource=resource, view=view), user.pk, resource, object_id)
+        .order_by("label", "id")
+    )
+    counts = _unread_counts(buttons, user.pk, resource, object_id)
+    return [_state(b, *counts.get(b.pk, (0, 0))) for b in buttons]
+
+
+def button_state(button: Button, user_id: int, resource: str, object_id: str) -> ButtonState:
+    annotated = _with_visibility(Button.objects.filter(pk=button.pk), user_id, resource, object_id).get()
+    return _state(annotated, *_unread_counts([annotated], user_id, resource, object_id).get(button.pk, (0, 0)))
+
+
+def message_page(
+    button: Button, user_id: int, resource: str, object_id: str, *, before: int | None = None,
+    limit: int = LOG_PAGE_SIZE,
+) -> tuple[list[Message], bool]:
+    """One page of the log, newest first, and whether older messages remain.
+
+    `before` is the id of the last message the page already shows (keyset paging on created_at, id):
+    a message gone meanwhile (cleared, expired) ends the log rather than failing.
+    """
+    log = visible_messages(button, user_id, resource, object_id)
+    page = log.order_by("-created_at", "-id")
+    if before is not None:
+        anchor = log.filter(pk=before).values_list("created_at", flat=True).first()
+        if anchor is None:
+            return [], False
+        page = page.filter(created_at__lte=anchor).exclude(created_at=anchor, pk__gte=before)
+    rows = list(page[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def recent_records(user: AbstractBaseUser, limit: int = RECENT_RECORDS) -> list[dict[str, Any]]:
+    """The records the user clicked buttons on lately, newest first (the start page)."""
+    return list(
+        ClickEvent.objects.filter(user_id=user.pk)
+        .order_by()
+        .values("resource", "object_id")
+        .annotate(last_at=Max("created_at"), clicks=Count("pk"))
+        .order_by("-last_at")[:limit]
+    )
+
+
+def not_cleared() -> Q:
+    """visible_after() for queries over many buttons (the admin's lists): a join on the button."""
+    return Q(button__messages_cleared_at__isnull=True) | Q(created_at__gt=F("button__messages_cleared_at"))
