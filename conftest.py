@@ -15,14 +15,12 @@ from rest_framework.test import APIClient
 
 from buttons.actions import create_member
 from buttons.models import Button, Member
-from messaging.throttling import forget_leases
-from oneclick.auth import forget_local_budgets
+from oneclick.throttling import forget_local_budgets
 
 
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
     cache.clear()  # throttle counters must not leak between tests
-    forget_leases()
     forget_local_budgets()
     yield
 

@@ -8,46 +8,23 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
-from django.core.cache.backends.locmem import LocMemCache
 from django.forms import Form
 from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 
-from oneclick.faults import cache_breaker
+from oneclick.throttling import AddressThrottle
 
 TOO_MANY = "Too many sign-in attempts from your address; please wait a minute and try again."
 
 
-class LoginThrottle(SimpleRateThrottle):
-    """Attempts per client address (settings: DEFAULT_THROTTLE_RATES["login"]), successful or not."""
+class LoginThrottle(AddressThrottle):
+    """Attempts per client address (settings: DEFAULT_THROTTLE_RATES["login"]), successful or not.
+    Sign-in keeps working while the shared cache is down: the budget is then each process's own."""
 
     scope = "login"
-
-    def get_cache_key(self, request: Any, view: Any) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-    def allow_request(self, request: Any, view: Any) -> bool:
-        # Sign-in keeps working while the shared cache is down: the budget is then this process's own.
-        allow = super().allow_request
-
-        def locally() -> bool:
-            self.cache = _local_budgets
-            return allow(request, view)
-
-        return cache_breaker.run(lambda: allow(request, view), locally)
-
-
-_local_budgets = LocMemCache("oneclick-login-fallback", {"MAX_ENTRIES": 10_000})
-
-
-def forget_local_budgets() -> None:
-    """Tests: no budget or open breaker carries over from one case to the next."""
-    _local_budgets.clear()
-    cache_breaker.reset()
 
 
 def over_budget(request: HttpRequest) -> bool:
