@@ -18,11 +18,11 @@ from kombu.exceptions import OperationalError
 from buttons import tasks
 from buttons.access import get_button, grant_company_admin_permissions, member_for
 from buttons.models import LIST_OBJECT_ID, Button, ClickEvent, Company, Member
+from buttons.records import MAX_OBJECT_ID_LENGTH, is_object_id
 from messaging import reads
 from oneclick.logs import events
 
 MAX_SELECTED_IDS = 500
-MAX_ID_LENGTH = 64
 MAX_FIELDS_BYTES = 16 * 1024
 T = TypeVar("T")
 
@@ -96,9 +96,9 @@ def parse_selected_ids(value: object) -> list[str]:
         if isinstance(item, bool) or not isinstance(item, str | int):
             raise ClickRefused("selectedIds must contain only ids (strings or numbers).", 400)
         text = str(item).strip()
-        if not text or len(text) > MAX_ID_LENGTH or "," in text or not text.isprintable():
+        if not is_object_id(text) or "," in text:  # each id may be a record of its own
             raise ClickRefused(
-                f"Each selected id must be 1 to {MAX_ID_LENGTH} printable characters without commas.", 400
+                f"Each selected id must be 1 to {MAX_OBJECT_ID_LENGTH} printable characters without commas.", 400
             )
         ids.append(text)
     if len(ids) > MAX_SELECTED_IDS:
@@ -108,7 +108,7 @@ def parse_selected_ids(value: object) -> list[str]:
 
 def _object_id(button: Button, click: ClickRequest) -> str:
     if click.view == "list":
-        return LIST_OBJECT_ID
+        return LIST_OBJECT_ID  # a list's messages belong to the list (buttons.records)
     if len(click.selected_ids) != 1:
         raise ClickRefused("A click in details view needs exactly one selected id: the record's id.", 400)
     return click.selected_ids[0]

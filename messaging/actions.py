@@ -44,19 +44,8 @@ CLEAR_DELAY_SECONDS = 5  # lets a message being stored while the admin clicks co
 
 def _store(event: ClickEvent, source: str, message_type: str, content: str, redirect_url: str) -> Message:
     # insert_row: Message.objects.create() without its per-call machinery (a message per click).
-    message = Message(
-        event=event,
-        button_id=event.button_id,
-        company_id=event.company_id,
-        resource=event.resource,
-        object_id=event.object_id,
-        recipient_id=event.user_id,
-        source=source,
-        message_type=message_type,
-        content=content,
-        redirect_url=redirect_url,
-        created_at=timezone.now(),
-    )
+    message = Message.about(event, source=source, message_type=message_type, content=content,
+                            redirect_url=redirect_url, created_at=timezone.now())
     insert_row(message)
     _announce(message)
     return message
@@ -170,8 +159,11 @@ def _claim_custom_slot(event_id: uuid.UUID, now: datetime) -> ClickEvent | None:
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM_SQL.format(**_tables()), _claim_params(event_id, now))
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return None if row is None else _claimed_event(event_id, row)
+
+
+def _claimed_event(event_id: uuid.UUID, row: tuple) -> ClickEvent:
+    """The event's columns a claim returns (button, company, resource, object id, clicker)."""
     button_id, company_id, resource, object_id, user_id = row
     return ClickEvent(id=event_id, button_id=button_id, company_id=company_id, resource=resource,
                       object_id=object_id, user_id=user_id)
@@ -191,10 +183,8 @@ def _claim_and_store(
         row = cursor.fetchone()
     if row is None:
         return None
-    message_id, button_id, company_id, resource, object_id, recipient_id = row
-    message = Message(id=message_id, event_id=event_id, button_id=button_id, company_id=company_id,
-                      resource=resource, object_id=object_id, recipient_id=recipient_id, source="custom",
-                      message_type=message_type, content=content, redirect_url=redirect, created_at=now)
+    message = Message.about(_claimed_event(event_id, row[1:]), id=row[0], source="custom",
+                            message_type=message_type, content=content, redirect_url=redirect, created_at=now)
     _announce(message)
     return message
 

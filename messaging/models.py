@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -76,6 +78,13 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_message_type_display()}: {self.preview(60)}"
+
+    @classmethod
+    def about(cls, event: ClickEvent, **fields: Any) -> Message:
+        """A new message of a click: on the click's record, for its clicker (the one way an event's
+        fields are repeated on its messages)."""
+        return cls(event=event, button_id=event.button_id, company_id=event.company_id, resource=event.resource,
+                   object_id=event.object_id, recipient_id=event.user_id, **fields)
 
     def preview(self, chars: int) -> str:
         """The content as text, shortened: admin titles, lists and deletion pages (content is HTML)."""

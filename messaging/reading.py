@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from buttons.access import get_button, member_for
-from buttons.models import RESOURCES
+from buttons.records import RESOURCE_NAMES
 from messaging import actions, public_ids, reads
 from messaging.serializers import (
     LogPageQuerySerializer,
@@ -27,7 +27,6 @@ from messaging.serializers import (
     RecordSerializer,
 )
 
-RESOURCE_NAMES = frozenset(name for name, _ in RESOURCES)
 NOT_YOURS = OpenApiResponse(description="No such button in your company.")
 BAD_INPUT = OpenApiResponse(description='{"detail": "<sentence>"}: a bad resource, object_id, cursor or ids.')
 

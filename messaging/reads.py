@@ -16,15 +16,29 @@ from django.db.models import BooleanField, Case, Count, Exists, F, Max, OuterRef
 from django.db.models.functions import Coalesce
 
 from buttons.access import buttons_for
-from buttons.models import LIST_OBJECT_ID, Button, ClickEvent
+from buttons.models import Button, ClickEvent
+from buttons.records import OBJECT_ID_RULE, is_object_id, view_of
 from messaging.models import Message
+
+# Comparing with a constant keeps "created after the clear" one index condition for every button.
+_NEVER_CLEARED = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def created_after_clear(cleared_at: datetime | F | None) -> Q:
+    """The messages a Clear all messages has not hidden: created after the button's messages_cleared_at,
+    given as a value (one button) or as an expression naming it inside a larger query.
+
+    Clearing hides a log at once; its rows go later, in batches (messaging.retention).
+    """
+    if cleared_at is None:
+        return Q()
+    if isinstance(cleared_at, datetime):
+        return Q(created_at__gt=cleared_at)
+    return Q(created_at__gt=Coalesce(cleared_at, Value(_NEVER_CLEARED)))
 
 
 def visible_after(button: Button) -> Q:
-    """Clearing a button's messages hides them at once; the rows go later, in batches."""
-    if button.messages_cleared_at is None:
-        return Q()
-    return Q(created_at__gt=button.messages_cleared_at)
+    return created_after_clear(button.messages_cleared_at)
 
 
 def event_messages(event: ClickEvent) -> QuerySet[Message]:
@@ -64,8 +78,6 @@ LOG_PAGE_SIZE = 20
 MAX_LOG_PAGE_SIZE = 100
 MAX_READ_IDS = 500
 RECENT_RECORDS = 12
-# Comparing with a constant keeps "created after the clear" one index condition for every button.
-_NEVER_CLEARED = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def blocking_reason(button: Button, unread: int, unread_errors: int) -> str | None:
@@ -83,8 +95,8 @@ def check_record(button: Button, resource: str, object_id: str) -> None:
     """A log request names the record the button lives on, or gets a 400 sentence."""
     if resource != button.resource:
         raise ValidationError(f"This button is for {button.resource} records, not {resource}.")
-    if not object_id or len(object_id) > 64 or not object_id.isprintable():
-        raise ValidationError("object_id must be the record's id (1 to 64 printable characters) or 'list'.")
+    if not is_object_id(object_id):
+        raise ValidationError(OBJECT_ID_RULE)
 
 
 def visible_messages(button: Button, user_id: int, resource: str, object_id: str) -> QuerySet[Message]:
@@ -130,7 +142,7 @@ def _with_visibility(buttons: QuerySet[Button], user_id: int, resource: str, obj
 
     One EXISTS probe per button inside the same query (CASE evaluates only the branch it needs).
     """
-    after_clear = Q(created_at__gt=Coalesce(OuterRef("messages_cleared_at"), Value(_NEVER_CLEARED)))
+    after_clear = created_after_clear(OuterRef("messages_cleared_at"))
     anyone = Message.objects.filter(after_clear, button=OuterRef("pk"), resource=resource, object_id=object_id)
     return buttons.annotate(
         has_messages=Case(
@@ -150,7 +162,7 @@ def _unread_counts(buttons: list[Button], user_id: int, resource: str, object_id
     scope = Q(button_id__in=[b.pk for b in webhooks if b.messages_cleared_at is None])
     for b in webhooks:
         if b.messages_cleared_at is not None:
-            scope |= Q(button_id=b.pk, created_at__gt=b.messages_cleared_at)
+            scope |= Q(button_id=b.pk) & visible_after(b)
     rows = (
         Message.objects.filter(scope, recipient_id=user_id, resource=resource, object_id=object_id,
                                read_at__isnull=True)
@@ -181,7 +193,7 @@ def _state(button: Button, unread: int, errors: int) -> ButtonState:
 def panel_state(user: AbstractBaseUser, resource: str, object_id: str) -> list[ButtonState]:
     """The record's buttons for its view, each with envelope and disabled state: three queries in all
     (membership, buttons with an EXISTS per button, one grouped unread count), whatever the numbers."""
-    view = "list" if object_id == LIST_OBJECT_ID else "details"
+    view = view_of(object_id)
     buttons = list(
         _with_visibility(buttons_for(user).filter(resource=resource, view=view), user.pk, resource, object_id)
         .order_by("label", "id")
@@ -228,4 +240,4 @@ def recent_records(user: AbstractBaseUser, limit: int = RECENT_RECORDS) -> list[
 
 def not_cleared() -> Q:
     """visible_after() for queries over many buttons (the admin's lists): a join on the button."""
-    return Q(button__messages_cleared_at__isnull=True) | Q(created_at__gt=F("button__messages_cleared_at"))
+    return created_after_clear(F("button__messages_cleared_at"))

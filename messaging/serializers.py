@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from buttons.models import KINDS, RESOURCES
+from buttons.records import MAX_OBJECT_ID_LENGTH, OBJECT_ID_RULE, is_object_id
 from messaging import public_ids
 from messaging.models import MESSAGE_TYPES, SOURCES, Message
 from messaging.reads import LOG_PAGE_SIZE, MAX_LOG_PAGE_SIZE, MAX_READ_IDS, is_read_by
@@ -98,11 +99,17 @@ class EventSerializer(serializers.Serializer):
 # --- Reading the log (the panel's JSON API) ----------------------------------------------------------
 
 
+def _object_id(value: str) -> None:
+    if not is_object_id(value):
+        raise serializers.ValidationError(OBJECT_ID_RULE)
+
+
 class RecordSerializer(serializers.Serializer):
     """The record a log request is about: query parameters of GETs, the body of POSTs."""
 
     resource = serializers.ChoiceField(choices=RESOURCES)
-    object_id = serializers.CharField(max_length=64, help_text="The record's id, or 'list' in list view.")
+    object_id = serializers.CharField(max_length=MAX_OBJECT_ID_LENGTH, validators=[_object_id],
+                                      help_text="The record's id, or 'list' in list view.")
 
 
 class LogPageQuerySerializer(RecordSerializer):

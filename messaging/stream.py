@@ -19,9 +19,9 @@ from asgiref.sync import sync_to_async
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from buttons.access import NOT_A_MEMBER, company_of
-from buttons.models import LIST_OBJECT_ID, Button
+from buttons.models import Button
+from buttons.records import Record, view_of
 from messaging import live, public_ids
-from messaging.reading import RESOURCE_NAMES
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class _Buttons:
 
     def __init__(self, company_id: int, resource: str, object_id: str) -> None:
         self.query = Button.objects.filter(
-            company_id=company_id, resource=resource, view="list" if object_id == LIST_OBJECT_ID else "details"
+            company_id=company_id, resource=resource, view=view_of(object_id)
         )
         self.known: dict[str, tuple[str, bool]] = {}
         self.loaded_at = 0.0
@@ -99,7 +99,7 @@ async def stream(request: HttpRequest, resource: str, object_id: str) -> HttpRes
     user = await request.auser()
     if not user.is_authenticated:
         return JsonResponse({"detail": "Authentication credentials were not provided."}, status=403)
-    if resource not in RESOURCE_NAMES or not object_id or len(object_id) > 64:
+    if Record.parse(resource, object_id) is None:
         raise Http404("Unknown record.")
     company_id = await sync_to_async(company_of)(user.pk)
     if company_id is None:

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_GET
 
 from buttons.access import member_for
 from buttons.models import LIST_OBJECT_ID, RESOURCES
+from buttons.records import RESOURCE_NAMES, Record, is_object_id
 from messaging import reads
-from messaging.reading import RESOURCE_NAMES
 
 RESOURCE_LABELS = dict(RESOURCES)
 
@@ -26,10 +26,9 @@ def record_title(resource: str, object_id: str) -> str:
 
 
 def _clean_object_id(value: str) -> str | None:
+    """A record id typed into the start page's form, or None; it goes into a URL path, so no "/"."""
     value = value.strip()
-    if not value or len(value) > 64 or not value.isprintable() or "/" in value:
-        return None
-    return value
+    return value if is_object_id(value) and "/" not in value else None
 
 
 @require_GET
@@ -59,17 +58,17 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def panel(request: HttpRequest, resource: str, object_id: str) -> HttpResponse:
-    if resource not in RESOURCE_NAMES or _clean_object_id(object_id) != object_id:
+    record = Record.parse(resource, object_id)
+    if record is None:
         raise Http404("Unknown record.")
     member = member_for(request.user)
-    is_list = object_id == LIST_OBJECT_ID
     return render(request, "messaging/panel.html", {
         "member": member,
         "resource": resource,
         "resource_label": RESOURCE_LABELS[resource],
         "object_id": object_id,
-        "is_list": is_list,
-        "view": "list" if is_list else "details",
+        "is_list": record.is_list,
+        "view": record.view,
         "title": record_title(resource, object_id),
         "buttons": reads.panel_state(request.user, resource, object_id),
         # ?live=poll forces the polling fallback (the latency benchmark compares both).
