@@ -11,7 +11,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from buttons import views as button_views
-from messaging import reading as messaging_reading
+from messaging import panel_api
 from messaging import stream as messaging_stream
 from messaging import views as messaging_views
 from messaging import web as messaging_web
@@ -66,13 +66,13 @@ urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("panel/<str:resource>/<str:object_id>/", messaging_web.panel, name="panel"),
-    path("api/panel/<str:resource>/<str:object_id>/", messaging_reading.PanelView.as_view(), name="panel-state"),
-    re_path(r"^api/buttons/(?P<identifier>[^/]+)/messages/?$", messaging_reading.MessageLogView.as_view(),
+    path("api/panel/<str:resource>/<str:object_id>/", panel_api.PanelView.as_view(), name="panel-state"),
+    re_path(r"^api/buttons/(?P<identifier>[^/]+)/messages/?$", panel_api.MessageLogView.as_view(),
             name="button-messages"),
-    re_path(r"^api/buttons/(?P<identifier>[^/]+)/messages/read/?$", messaging_reading.MarkReadView.as_view(),
+    re_path(r"^api/buttons/(?P<identifier>[^/]+)/messages/read/?$", panel_api.MarkReadView.as_view(),
             name="button-messages-read"),
     re_path(r"^api/buttons/(?P<identifier>[^/]+)/messages/read-all/?$",
-            messaging_reading.MarkAllReadView.as_view(), name="button-messages-read-all"),
+            panel_api.MarkAllReadView.as_view(), name="button-messages-read-all"),
     path("api/stream/<str:resource>/<str:object_id>/", messaging_stream.stream, name="panel-stream"),
     path("api/buttons/<uuid:identifier>/clear-messages", button_views.ClearMessagesView.as_view(),
          name="button-clear-messages"),
