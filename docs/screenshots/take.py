@@ -1,4 +1,4 @@
-"""Take docs/screenshots/panel.png and log.png: a seeded throw-away database, the real app, Chromium.
+"""Take docs/screenshots/panel.png and log.png (and -dark twins): a seeded throw-away database, the real app, Chromium.
 
     .venv/bin/python docs/screenshots/take.py
 """
@@ -73,19 +73,22 @@ def main() -> None:
 
     out = Path(__file__).parent
     with app_server(f"sqlite:///{DB}", broker_url="filesystem://") as base, chromium() as browser:
-        page = browser.new_page(viewport={"width": 1040, "height": 720}, device_scale_factor=1)
-        log_in(page, base, "dana", "pw-dana-123", "/panel/deal/21389/")
-        page.wait_for_selector('#live[data-state="poll"]')
-        page.screenshot(path=str(out / "panel.png"))
-        # Keep the unread markers on screen for the picture: reads never reach the server.
-        page.route("**/messages/read", lambda route: route.fulfill(status=503, body="{}"))
-        page.click('.btn-row[data-label="Create invoice"] [data-role="envelope"]')
-        page.wait_for_selector("#log-list .msg >> nth=5")
-        page.wait_for_timeout(400)
-        page.screenshot(path=str(out / "log.png"))
+        for scheme, suffix in (("light", ""), ("dark", "-dark")):
+            page = browser.new_page(viewport={"width": 1040, "height": 720}, device_scale_factor=1,
+                                    color_scheme=scheme)
+            log_in(page, base, "dana", "pw-dana-123", "/panel/deal/21389/")
+            page.wait_for_selector('#live[data-state="poll"]')
+            page.screenshot(path=str(out / f"panel{suffix}.png"))
+            # Keep the unread markers on screen for the picture: reads never reach the server.
+            page.route("**/messages/read", lambda route: route.fulfill(status=503, body="{}"))
+            page.click('.btn-row[data-label="Create invoice"] [data-role="envelope"]')
+            page.wait_for_selector("#log-list .msg >> nth=5")
+            page.wait_for_timeout(400)
+            page.screenshot(path=str(out / f"log{suffix}.png"))
+            page.close()
         browser.close()
     DB.unlink(missing_ok=True)
-    print(f"Saved {out / 'panel.png'} and {out / 'log.png'}")
+    print(f"Saved panel.png, log.png and their -dark twins in {out}")
 
 
 if __name__ == "__main__":

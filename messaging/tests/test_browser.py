@@ -291,3 +291,57 @@ def test_the_polling_fallback_still_shows_new_messages(
     automation.go_on.set()
     page.wait_for_selector('#log-list .msg:has-text("Done by polling")', timeout=10000)
     page.close()
+
+
+# Every visible text's contrast against the background it is drawn on (WCAG 2 relative luminance):
+# the lowest ratio on the page and which text it was. Disabled controls are exempt, as in WCAG.
+LOWEST_CONTRAST = """() => {
+  const channel = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  const parse = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  const backdrop = (el) => {
+    for (let node = el; node; node = node.parentElement) {
+      const c = parse(getComputedStyle(node).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3);
+    }
+    return parse(getComputedStyle(document.documentElement).backgroundColor).slice(0, 3);
+  };
+  let lowest = { ratio: 99, text: "" };
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    const style = getComputedStyle(el);
+    const shown = style.visibility !== "hidden" && el.getClientRects().length;
+    if (!own || !shown || el.closest(":disabled, .sr-only")) continue;
+    const a = lum(parse(style.color)), b = lum(backdrop(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < lowest.ratio) lowest = { ratio, text: el.textContent.trim().slice(0, 40) };
+  }
+  return { ...lowest, background: getComputedStyle(document.body).backgroundColor };
+}"""
+
+
+@pytest.mark.parametrize("chosen_by", ["the system", "the host"])
+def test_dark_mode_follows_the_system_or_the_host(
+    app_url: str, browser: Any, admin_member: Member, make_button: Callable[..., Button], chosen_by: str,
+) -> None:
+    button = make_button(label="Create invoice")
+    message(button, admin_member, "42", content="An <b>unread</b> warning", message_type="warning")
+    seen = {}
+    for theme in ("light", "dark"):
+        # The host's ?theme wins over the system's scheme, so it is tried against the other one.
+        system = theme if chosen_by == "the system" else {"light": "dark", "dark": "light"}[theme]
+        page = browser.new_page(color_scheme=system)
+        log_in(page, app_url, "alice", "pw-alice-123",
+               "/panel/deal/42/" + (f"?theme={theme}" if chosen_by == "the host" else ""))
+        envelope(page, "Create invoice").click()
+        page.wait_for_selector("#log-list .msg")
+        for where in ("panel with its log open", "login page"):
+            if where == "login page":
+                page.context.clear_cookies()
+                page.goto(f"{app_url}/login/" + (f"?theme={theme}" if chosen_by == "the host" else ""))
+            found = page.evaluate(LOWEST_CONTRAST)
+            assert found["ratio"] >= 4.5, f"{theme} {where}: {found}"
+            seen[(theme, where)] = found["background"]
+        page.close()
+    assert seen[("light", "panel with its log open")] != seen[("dark", "panel with its log open")]
+    assert seen[("light", "login page")] != seen[("dark", "login page")]
