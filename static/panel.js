@@ -490,6 +490,7 @@
     const content = el("div", "msg-content");
     content.appendChild(safeFragment(m.content));
     main.appendChild(content);
+    clampLong(content, main);
     if (m.redirect_url && !plainText(m.content).includes(m.redirect_url)) {
       const a = el("a", "msg-redirect");
       a.href = m.redirect_url;
@@ -505,6 +506,29 @@
       seenObserver.observe(li);
     }
     return li;
+  }
+
+  function clampLong(content, main) {
+    // Messages may be 2,000 characters: a long one shows its first lines and a "Show more" button,
+    // kept only if the text really overflows once the item is laid out.
+    content.classList.add("is-clamped");
+    content.id = "msg-content-" + Math.random().toString(36).slice(2);
+    const more = el("button", "msg-more", "Show more");
+    more.type = "button";
+    more.setAttribute("aria-expanded", "false");
+    more.setAttribute("aria-controls", content.id);
+    more.addEventListener("click", function () {
+      const open = content.classList.toggle("is-clamped") === false;
+      more.textContent = open ? "Show less" : "Show more";
+      more.setAttribute("aria-expanded", String(open));
+    });
+    main.appendChild(more);
+    window.requestAnimationFrame(function () {
+      if (content.scrollHeight <= content.clientHeight + 1) {
+        content.classList.remove("is-clamped");
+        more.remove();
+      }
+    });
   }
 
   function updateLogChrome() {
@@ -641,8 +665,10 @@
       resource: record.resource, object_id: record.objectId, ids: ids,
     });
     if (result.ok) {
+      // Read on the server (the envelope and the disable rules follow at once), but the markers stay
+      // until the reader leaves the log, so what was new is still visible while reading it.
       applyState(row, result.data.button);
-      if (log.row === row) { markShownRead(ids); updateLogChrome(); }
+      if (log.row === row) updateLogChrome();
     } else {
       window.setTimeout(function () { // try again later, when still on screen
         ids.forEach(function (id) {

@@ -244,16 +244,29 @@ def test_the_panel_end_to_end(
         ["one", None, "_blank", "noopener noreferrer"], ["two", None, "_blank", "noopener noreferrer"],
         ["three", "https://ok.example/", "_blank", "noopener noreferrer"]]
 
-    # Seen messages become read: the envelope goes grey and the button comes back.
-    page.wait_for_selector("#log-list .msg.is-unread", state="detached", timeout=10000)
-    page.wait_for_selector('.btn-row[data-label="Create invoice"] .envelope-grey', state="attached")
+    # Seen messages become read: the envelope goes grey and the button comes back, while the log keeps
+    # showing which messages were new until the reader leaves it.
+    page.wait_for_selector('.btn-row[data-label="Create invoice"] .envelope-grey', state="attached",
+                           timeout=10000)
     assert press(page, "Create invoice").get_attribute("aria-disabled") is None
     assert Message.objects.filter(button=invoice, read_at__isnull=True).count() == 0
+    assert page.locator("#log-list .msg.is-unread .unread-pill").first.is_visible()
 
     # With the log open, a new message appears at the top, live, and is announced.
     automation.go_on.set()
     page.wait_for_selector('#log-list .msg >> nth=0 >> text="INV-42"')
     page.wait_for_selector('#log-announcer:has-text("INV-42")')
+    page.keyboard.press("Escape")
+    log.wait_for(state="hidden")
+    envelope(page, "Create invoice").click()  # reopened: what was read is no longer marked
+    page.wait_for_selector('#log-list .msg >> text="INV-42"')
+    page.wait_for_selector('.btn-row[data-label="Create invoice"] .envelope-grey', state="attached")
+    page.wait_for_timeout(600)  # the new message, seen now, is read and stays marked until closing
+    page.keyboard.press("Escape")
+    log.wait_for(state="hidden")
+    envelope(page, "Create invoice").click()
+    page.wait_for_selector('#log-list .msg >> text="INV-42"')
+    assert page.locator("#log-list .msg.is-unread").count() == 0
     page.keyboard.press("Escape")
     log.wait_for(state="hidden")
 
@@ -345,3 +358,27 @@ def test_dark_mode_follows_the_system_or_the_host(
         page.close()
     assert seen[("light", "panel with its log open")] != seen[("dark", "panel with its log open")]
     assert seen[("light", "login page")] != seen[("dark", "login page")]
+
+
+def test_a_long_message_opens_with_show_more(
+    app_url: str, browser: Any, admin_member: Member, make_button: Callable[..., Button],
+) -> None:
+    button = make_button(label="Create invoice")
+    long_text = "Line of the automation's report. " * 60  # 1,980 characters
+    message(button, admin_member, "42", content=long_text.strip())
+    message(button, admin_member, "42", content="Short and sweet")
+    page = browser.new_page()
+    log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/42/")
+    envelope(page, "Create invoice").click()
+    page.wait_for_selector("#log-list .msg >> nth=1")
+    short, long = page.locator("#log-list .msg").nth(0), page.locator("#log-list .msg").nth(1)
+    assert short.locator(".msg-more").count() == 0
+    more = long.locator(".msg-more")
+    assert more.inner_text() == "Show more" and more.get_attribute("aria-expanded") == "false"
+    clamped = long.locator(".msg-content").bounding_box()["height"]
+    more.click()
+    assert more.inner_text() == "Show less" and more.get_attribute("aria-expanded") == "true"
+    opened = long.locator(".msg-content").bounding_box()["height"]
+    assert opened > 2 * clamped
+    assert long.locator(".msg-content").evaluate("e => e.scrollHeight <= e.clientHeight + 1")
+    page.close()
