@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from buttons.access import member_for
 from buttons.models import LIST_OBJECT_ID, RESOURCES
-from buttons.records import RESOURCE_NAMES, Record, is_object_id
+from buttons.records import MAX_OBJECT_ID_LENGTH, RESOURCE_NAMES, Record, is_object_id
 from messaging import reads
 
 RESOURCE_LABELS = dict(RESOURCES)
@@ -45,10 +45,16 @@ def home(request: HttpRequest) -> HttpResponse:
     error = None
     if "resource" in request.GET or "object_id" in request.GET:
         resource = request.GET.get("resource", "")
-        object_id = _clean_object_id(request.GET.get("object_id", ""))
+        typed = request.GET.get("object_id", "").strip()
+        object_id = _clean_object_id(typed)
         if resource in RESOURCE_NAMES and object_id:
             return redirect("panel", resource, object_id)
-        error = "Choose a record type and enter the record's id (or 'list' for the list view)."
+        if "/" in typed:
+            error = "A record id cannot contain '/': enter the id as the CRM shows it, e.g. 21389."
+        elif len(typed) > MAX_OBJECT_ID_LENGTH:
+            error = f"A record id has at most {MAX_OBJECT_ID_LENGTH} characters."
+        else:
+            error = "Choose a record type and enter the record's id (or 'list' for the list view)."
     return render(request, "messaging/home.html", {
         "member": member, "recent": recent, "resources": RESOURCES, "error": error,
         "form_resource": request.GET.get("resource", "deal"), "form_object_id": request.GET.get("object_id", ""),

@@ -53,6 +53,14 @@ def test_login_page_and_logging_in(admin_member: Member) -> None:
     assert response.status_code == 302 and response["Location"] == "/"
 
 
+def test_an_empty_login_form_says_what_is_missing(db: None) -> None:
+    html = Client().post("/login/", {"username": "", "password": ""}).content.decode()
+    assert "Enter your username." in html and "Enter your password." in html
+    assert 'aria-describedby="username-error"' in html and 'aria-describedby="password-error"' in html
+    only_password = Client().post("/login/", {"username": "alice", "password": ""}).content.decode()
+    assert "Enter your password." in only_password and "Enter your username." not in only_password
+
+
 def test_logout_is_a_post(admin_member: Member) -> None:
     client = logged_in(admin_member)
     assert client.get("/logout/").status_code == 405
@@ -76,6 +84,7 @@ def test_the_start_page_lists_recent_records(admin_member: Member, make_button: 
     assert page.status_code == 200 and inline_code(html) == []
     assert html.index("Deal 222") < html.index("Deal 111")
     assert 'href="/panel/deal/111/"' in html
+    assert "last <time" in html and ">just now</time>" in html and "0 minutes" not in html
 
 
 def test_the_start_page_opens_a_record(admin_member: Member) -> None:
@@ -84,6 +93,10 @@ def test_the_start_page_opens_a_record(admin_member: Member) -> None:
     assert response.status_code == 302 and response["Location"] == "/panel/person/77/"
     assert client.get("/?resource=lead&object_id=77").status_code == 400
     assert client.get("/?resource=deal&object_id=").status_code == 400
+    slash = client.get("/?resource=deal&object_id=12/34")
+    assert slash.status_code == 400 and "cannot contain &#x27;/&#x27;" in slash.content.decode()
+    too_long = client.get("/?resource=deal&object_id=" + "9" * 65)
+    assert too_long.status_code == 400 and "at most 64 characters" in too_long.content.decode()
 
 
 def test_the_panel_renders_buttons_envelopes_and_disabled_state(
