@@ -216,7 +216,9 @@ def mark_all_read(button: Button, user_id: int, resource: str, object_id: str) -
 
 
 def clear_messages(button: Button) -> datetime:
-    """Clear all messages of a button: hidden for everyone at once, rows deleted shortly after."""
+    """Clear all messages of a button: hidden for everyone at once (open logs empty live), rows
+    deleted shortly after."""
+
     def enqueue() -> None:
         try:
             tasks.delete_cleared_messages.apply_async(args=[button.pk], countdown=CLEAR_DELAY_SECONDS, retry=True)
@@ -228,5 +230,6 @@ def clear_messages(button: Button) -> datetime:
     with transaction.atomic():
         Button.objects.filter(pk=button.pk).update(messages_cleared_at=now)
         transaction.on_commit(enqueue)
+        transaction.on_commit(lambda: live.publish_cleared(button))
     button.messages_cleared_at = now
     return now

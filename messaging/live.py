@@ -38,6 +38,11 @@ def channel_name(company_id: int, resource: str, object_id: str) -> str:
     return f"oneclick:log:{company_id}:{resource}:{object_id}"
 
 
+def company_channel(company_id: int) -> str:
+    """What concerns every record of a company's button at once (a Clear all messages)."""
+    return f"oneclick:company:{company_id}"
+
+
 def _redis():
     global _client
     if _client is None:
@@ -121,6 +126,13 @@ def publish_message(message: Message) -> None:
     _publisher.put(channel_name(message.company_id, message.resource, message.object_id), payload)
 
 
+def publish_cleared(button: Button) -> None:
+    """Announce that a button's messages were cleared, so open logs of it empty at once."""
+    if redis_url() is None:
+        return
+    _publisher.put(company_channel(button.company_id), json.dumps({"cleared": True, "button": str(button.pk)}))
+
+
 def publish_read(button: Button, recipient_id: int, resource: str, object_id: str) -> None:
     """Announce that a user read messages, so the user's other open pages update their envelope."""
     if redis_url() is None:
@@ -130,8 +142,8 @@ def publish_read(button: Button, recipient_id: int, resource: str, object_id: st
 
 
 @asynccontextmanager
-async def subscription(channel: str) -> AsyncIterator[Any]:
-    """A redis.asyncio pub/sub connection subscribed to one channel, closed (with its pool) on exit.
+async def subscription(*channels: str) -> AsyncIterator[Any]:
+    """A redis.asyncio pub/sub connection subscribed to the channels, closed (with its pool) on exit.
 
     Raises redis.RedisError / OSError at entry when Redis cannot be reached.
     """
@@ -140,7 +152,7 @@ async def subscription(channel: str) -> AsyncIterator[Any]:
     client = redis.asyncio.Redis.from_url(redis_url(), socket_connect_timeout=2, health_check_interval=30)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
-        await pubsub.subscribe(channel)
+        await pubsub.subscribe(*channels)
         yield pubsub
     finally:
         await pubsub.aclose()

@@ -54,6 +54,8 @@ def forwardable(data: object, user_id: int, button: tuple[str, bool] | None) -> 
     if not isinstance(data, dict) or button is None:
         return None
     identifier, public = button
+    if data.get("cleared"):
+        return {"button": identifier, "cleared": True}
     mine = data.get("recipient") == user_id
     if data.get("read"):
         return {"button": identifier, "read": True} if mine else None
@@ -70,7 +72,7 @@ async def _events(user_id: int, company_id: int, resource: str, object_id: str) 
     buttons = _Buttons(company_id, resource, object_id)
     channel = live.channel_name(company_id, resource, object_id)
     try:
-        async with live.subscription(channel) as pubsub:
+        async with live.subscription(channel, live.company_channel(company_id)) as pubsub:
             yield f"retry: {RETRY_MS}\n" + sse("ready", {})
             ends = time.monotonic() + STREAM_SECONDS
             while time.monotonic() < ends:

@@ -618,7 +618,17 @@
         const generation = log.generation;
         const result = await api("GET", pageUrl());
         if (generation !== log.generation || !result.ok) return;
-        const fresh = result.data.results.filter(function (m) { return !log.items.has(m.id); });
+        const results = result.data.results;
+        if (results.length < PAGE_SIZE && !result.data.next) {
+          // The newest page is the whole log: whatever the log shows beyond it was cleared meanwhile
+          // (how a polling page learns of a Clear all messages).
+          const kept = new Set(results.map(function (m) { return m.id; }));
+          log.items.forEach(function (li, id) {
+            if (!kept.has(id)) { seenObserver.unobserve(li); li.remove(); log.items.delete(id); }
+          });
+          log.next = null;
+        }
+        const fresh = results.filter(function (m) { return !log.items.has(m.id); });
         for (let i = fresh.length - 1; i >= 0; i--) {
           const m = fresh[i];
           const li = messageItem(m);
@@ -769,6 +779,11 @@
 
   function onLog(data) {
     const row = rows.get(data.button);
+    if (data.cleared) { // an admin cleared the button's messages: an open log of it empties now
+      refreshPanel();
+      if (row && log.row === row) openLog(row);
+      return;
+    }
     if (data.read) { refreshPanel(); return; }
     refreshPanel();
     if (row && log.row === row) loadNewest();

@@ -382,3 +382,23 @@ def test_a_long_message_opens_with_show_more(
     assert opened > 2 * clamped
     assert long.locator(".msg-content").evaluate("e => e.scrollHeight <= e.clientHeight + 1")
     page.close()
+
+
+def test_an_open_log_empties_when_its_button_is_cleared(
+    app_url: str, browser: Any, admin_member: Member, make_button: Callable[..., Button],
+) -> None:
+    from messaging import actions
+
+    button = make_button(label="Create invoice")
+    for n in range(3):
+        message(button, admin_member, "42", content=f"Message {n}", read=True)
+    page = browser.new_page()
+    log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/42/")
+    envelope(page, "Create invoice").click()
+    page.wait_for_selector("#log-list .msg >> nth=2")
+    actions.clear_messages(button)  # what the admin's "Clear all messages" does
+    # Live with Redis (CI), within a poll otherwise: no reopening needed.
+    page.wait_for_selector("#log-list .msg", state="detached", timeout=8000)
+    assert page.locator("#log-empty").is_visible()
+    assert page.locator("dialog#log").is_visible()
+    page.close()

@@ -41,6 +41,9 @@ def test_only_what_the_user_may_see_is_forwarded() -> None:
     assert forwardable(mine, 7, None) is None  # another company's or another view's button
     assert forwardable(["junk"], 7, public) is None
     assert forwardable({"message_id": "5; drop", "recipient": 8}, 7, public) is None
+    # A clear concerns everyone who sees the button, and says nothing about anyone's messages.
+    assert forwardable({"cleared": True, "button": "1"}, 7, private) == {"button": "b-private", "cleared": True}
+    assert forwardable({"cleared": True, "button": "9"}, 7, None) is None
 
 
 def test_anonymous_and_unknown(admin_member: Member) -> None:
