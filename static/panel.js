@@ -17,7 +17,7 @@
     view: panel.dataset.view,
     title: panel.dataset.title,
   };
-  const POLL_ACTIVE_MS = 3000; // while a click's window or the log is open, without a live stream
+  const POLL_ACTIVE_MS = 1500; // while a click's window or the log is open, without a live stream
   const POLL_IDLE_MS = 20000;
   const WINDOW_MS = 45000; // a click's message window
   const STREAM_SAFETY_MS = 60000; // a lost notification is caught up at the latest this late
@@ -333,8 +333,11 @@
     followed.set(eventId, ev);
     saveFollowed();
     pollEvent(ev);
-    // A click still unsent a second later is waiting for a delivery slot: say so then, not at the next tick.
-    window.setTimeout(function () { if (ev.delivery === "pending") pollEvent(ev); }, 1200);
+    // Most automations answer within a second: look again soon rather than at the next tick, so their
+    // answer shows at once (and a click still unsent after a second says it is queued).
+    [300, 700, 1200, 2000].forEach(function (ms) {
+      window.setTimeout(function () { if (ev.delivery === "pending") pollEvent(ev); }, ms);
+    });
     schedule();
   }
 

@@ -402,3 +402,23 @@ def test_an_open_log_empties_when_its_button_is_cleared(
     assert page.locator("#log-empty").is_visible()
     assert page.locator("dialog#log").is_visible()
     page.close()
+
+
+def test_the_button_shows_the_automations_answer_then_each_message(
+    app_url: str, browser: Any, automation: Automation, admin_member: Member, make_button: Callable[..., Button],
+) -> None:
+    make_button(label="Create invoice", url=f"{automation.base}/hook")
+    automation.steps = [{"wait": True}, {"message": "Step 1 of 2 done", "message_type": "info"},
+                        {"wait": True}, {"message": "All done", "message_type": "success"}]
+    page = browser.new_page()
+    log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/42/")
+    press(page, "Create invoice").click()
+    status = page.locator(".btn-row[data-label=\"Create invoice\"] .btn-status")
+    # The webhook's own answer first (it used to be skipped when the next message came within a poll).
+    status.locator("text=Started the scenario").wait_for()
+    automation.go_on.set()
+    status.locator("text=Step 1 of 2 done").wait_for()
+    automation.go_on.set()
+    status.locator("text=All done").wait_for()
+    assert "status-success" in status.get_attribute("class")
+    page.close()
