@@ -484,9 +484,9 @@
     const main = el("div", "msg-main");
     const meta = el("div", "msg-meta");
     meta.appendChild(el("span", "msg-type", TYPE_NAMES[m.message_type] || m.message_type));
-    meta.appendChild(el("span", "", "·"));
+    meta.appendChild(el("span", "sep", "·"));
     meta.appendChild(el("span", "msg-source", SOURCE_NAMES[m.source] || m.source));
-    meta.appendChild(el("span", "", "·"));
+    meta.appendChild(el("span", "sep", "·"));
     meta.appendChild(timeElement(m.created_at));
     meta.appendChild(el("span", "unread-pill", "Unread"));
     main.appendChild(meta);
@@ -559,7 +559,8 @@
     log.items.clear();
     log.list.replaceChildren();
     log.next = null;
-    document.getElementById("log-subtitle").textContent = row.label + " · " + record.title;
+    document.getElementById("log-subtitle").replaceChildren(
+      el("span", "nowrap", row.label), el("span", "sep", " · "), el("span", "nowrap", record.title));
     dialog.dataset.button = row.id;
     updateLogChrome();
     if (!dialog.open) dialog.showModal();

@@ -422,3 +422,29 @@ def test_the_button_shows_the_automations_answer_then_each_message(
     status.locator("text=All done").wait_for()
     assert "status-success" in status.get_attribute("class")
     page.close()
+
+
+def test_390_pixels_wide_nothing_overlaps_and_no_lone_dot(
+    app_url: str, browser: Any, admin_member: Member, make_button: Callable[..., Button],
+) -> None:
+    button = make_button(label="Check VAT number of the organization")
+    message(button, admin_member, "42", content="VAT number missing on the organization: used the default rate.",
+            message_type="warning")
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/42/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    envelope(page, "Check VAT number of the organization").click()
+    item = page.locator("#log-list .msg").first
+    item.wait_for()
+    boxes = item.evaluate("""li => [...li.querySelectorAll('.msg-type, .msg-source, time, .unread-pill')]
+        .map(e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })""")
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            overlap = min(a[2], b[2]) - max(a[0], b[0]) > 0 and min(a[3], b[3]) - max(a[1], b[1]) > 0
+            assert not overlap, (a, b)
+    pill, type_label = boxes[-1], boxes[0]
+    assert abs(pill[1] - type_label[1]) < 8  # the pill shares the first line, not one of its own
+    visible_dots = page.locator("#log .sep").evaluate_all("els => els.filter(e => e.getClientRects().length).length")
+    assert visible_dots == 0
+    assert page.evaluate("document.querySelector('#log').scrollWidth <= document.querySelector('#log').clientWidth")
+    page.close()
