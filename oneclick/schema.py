@@ -8,6 +8,7 @@ lists only what each view declares, so a generated client and schemathesis would
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 ERROR = {
@@ -48,4 +49,33 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
             for status, description in answers.items():
                 response = operation["responses"].setdefault(status, {"description": description})
                 response.setdefault("content", reference)
+    return result
+
+
+def _optional_slash_paths() -> set[str]:
+    """The API paths routed with an optional trailing slash (`re_path(r"^api/.../?$")`), as the schema
+    names paths: "/api/buttons/{identifier}/messages"."""
+    from django.urls import URLResolver, get_resolver
+
+    found: set[str] = set()
+    stack = list(get_resolver().url_patterns)
+    while stack:
+        entry = stack.pop()
+        if isinstance(entry, URLResolver):
+            stack.extend(entry.url_patterns)
+            continue
+        regex = getattr(entry.pattern, "_regex", "")
+        if isinstance(regex, str) and regex.endswith("/?$"):
+            found.add("/" + re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", regex[1:-3]))
+    return found
+
+
+def canonical_paths(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """POSTPROCESSING_HOOKS entry: a path that works with and without its trailing slash is listed as
+    DESIGN.md names it, without the slash (drf-spectacular renders the optional slash as a slash)."""
+    optional = _optional_slash_paths()
+    result["paths"] = {
+        (path.rstrip("/") if path.rstrip("/") in optional else path): item
+        for path, item in result.get("paths", {}).items()
+    }
     return result
