@@ -29,8 +29,10 @@ def automation(request: HttpRequest) -> JsonResponse:
     if scenario == "fail":
         return JsonResponse({"message": f"Could not sync <b>{record}</b>: the CRM said no."}, status=422)
     event_id = payload.get("event_id")
-    if event_id:
+    if event_id and scenario != "answer":  # "answer": the webhook's answer only, no messages after it
         demo_follow_up.apply_async(args=[event_id, scenario], countdown=1)
+    if scenario == "answer":
+        return JsonResponse({"message_type": "success", "message": f"Received the click on <b>{record}</b>."})
     return JsonResponse({"message_type": "success", "message": f"Started the demo scenario for <b>{record}</b>."})
 
 
