@@ -166,6 +166,9 @@ class ButtonAdminForm(forms.ModelForm):
                   "disable_on_unread_error", "disable_on_any_unread", "signing_secret")
         help_texts = {name: text for name, text in GUIDE_HELP.items() if name != "do_not_log_http_responses"}
         field_classes = {"url": partial(forms.URLField, assume_scheme="https")}
+        # A plain input: the admin's URL widget adds "Currently: <url>", which after a form error on the
+        # Add page shows a URL that was never saved.
+        widgets = {"url": forms.URLInput(attrs={"class": "vURLField", "size": 60})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -257,8 +260,8 @@ class ButtonAdmin(CompanyScopedAdmin):
             if obj.messages_cleared_at else ""
         )
         return format_html(
-            '<a class="button" href="{}">Clear all messages</a>'
-            "<div class=\"help\">Permanently deletes all messages related to this button.{}</div>",
+            '<span class="oneclick-inline"><a class="button" href="{}">Clear all messages</a>'
+            '<span class="help">Permanently deletes all messages related to this button.{}</span></span>',
             url,
             last,
         )
@@ -351,9 +354,8 @@ class MessageInline(ReadOnly, admin.TabularInline):
 
 @admin.register(ClickEvent)
 class ClickEventAdmin(ReadOnlyAdmin):
-    # Why a click failed first; the table scrolls sideways on a narrow screen.
-    list_display = ("created_at", "button", "object_id", "delivery", "http_status", "short_error", "duration_ms",
-                    "custom_message_count", "user", "resource")
+    # Why a click failed first; what fits a laptop's width (the rest is on each click's page).
+    list_display = ("created_at", "button", "record", "user", "outcome", "short_error", "custom_message_count")
     list_filter = ("delivery", ButtonFilter, "resource", "view")
     list_select_related = ("button", "user")
     search_fields = ("object_id", "error")
@@ -373,6 +375,20 @@ class ClickEventAdmin(ReadOnlyAdmin):
         except ValueError:
             return super().get_search_results(request, queryset, search_term)
         return queryset.filter(pk=event_id), False
+
+    @admin.display(description="record", ordering="object_id")
+    def record(self, obj: ClickEvent) -> str:
+        return f"{obj.resource} {obj.object_id}"
+
+    @admin.display(description="delivery", ordering="delivery")
+    def outcome(self, obj: ClickEvent) -> str:
+        """Pending, or how it ended: "Delivered · HTTP 200 · 312 ms"."""
+        parts = [obj.get_delivery_display()]
+        if obj.http_status:
+            parts.append(f"HTTP {obj.http_status}")
+        if obj.duration_ms is not None:
+            parts.append(f"{obj.duration_ms} ms")
+        return " · ".join(parts)
 
     @admin.display(description="error")
     def short_error(self, obj: ClickEvent) -> str:

@@ -220,6 +220,7 @@ def clear_messages(button: Button) -> datetime:
     deleted shortly after."""
 
     def enqueue() -> None:
+        live.publish_cleared(button)  # open logs of the button empty now
         try:
             tasks.delete_cleared_messages.apply_async(args=[button.pk], countdown=CLEAR_DELAY_SECONDS, retry=True)
         except (OperationalError, OSError):
@@ -230,6 +231,5 @@ def clear_messages(button: Button) -> datetime:
     with transaction.atomic():
         Button.objects.filter(pk=button.pk).update(messages_cleared_at=now)
         transaction.on_commit(enqueue)
-        transaction.on_commit(lambda: live.publish_cleared(button))
     button.messages_cleared_at = now
     return now

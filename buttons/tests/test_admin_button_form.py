@@ -134,6 +134,7 @@ def test_generate_a_new_secret_shows_it_once(client: Client, make_button: Callab
     assert button.signing_secret != SECRET and len(secret_key_bytes(button.signing_secret)) == 24
     first = client.get(response["Location"])
     assert button.signing_secret in first.content.decode() and "no-store" in first["Cache-Control"]
+    assert 'data-copy="new-secret-value"' in first.content.decode()  # a copy button beside it
     assert button.signing_secret not in client.get(response["Location"]).content.decode()
 
 
@@ -167,3 +168,10 @@ def test_the_add_page_shows_no_identifier_until_the_button_is_saved(
     assert "Assigned when the button is saved." in page and not uuid_like.search(page)
     button = make_button()
     assert str(button.identifier) in client.get(f"/admin/buttons/button/{button.pk}/change/").content.decode()
+
+
+def test_after_a_form_error_the_add_page_shows_no_url_as_current(client: Client, admin_member: Member) -> None:
+    page = client.post("/admin/buttons/button/add/", form_data(label="", url="https://example.com/hook"))
+    html = page.content.decode()
+    assert page.status_code == 200 and "errorlist" in html
+    assert "Currently:" not in html and 'value="https://example.com/hook"' in html

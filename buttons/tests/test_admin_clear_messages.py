@@ -65,3 +65,9 @@ def test_a_plain_member_cannot_clear(teammate: Member, make_button: Callable[...
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     button.refresh_from_db()
     assert button.messages_cleared_at is None
+
+
+def test_the_confirmation_page_of_an_empty_log_says_so(client: Client, make_button: Callable[..., Button]) -> None:
+    button = make_button()
+    text = client.get(f"/admin/buttons/button/{button.pk}/clear-messages/").content.decode()
+    assert "has no messages to clear right now" in text and "all 0" not in text
