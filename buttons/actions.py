@@ -17,7 +17,7 @@ from kombu.exceptions import OperationalError
 
 from buttons import tasks
 from buttons.access import get_button, grant_company_admin_permissions, member_for
-from buttons.models import LIST_OBJECT_ID, Button, ClickEvent, Company, Member
+from buttons.models import LIST_OBJECT_ID, TEST_OBJECT_ID, Button, ClickEvent, Company, Member
 from buttons.records import MAX_OBJECT_ID_LENGTH, is_object_id
 from messaging import reads
 from oneclick.logs import events
@@ -145,7 +145,29 @@ def press_button(user: AbstractBaseUser, identifier: object, click: ClickRequest
     reason = reads.unread_blocking_reason(button, user.pk, click.resource, object_id)
     if reason:
         raise ClickRefused(reason, 409)
+    return _record_click(button, member, click, object_id)
 
+
+# What a test click sends: the exact shape of a real click's payload, with sample record ids.
+SAMPLE_SELECTED_IDS = {"details": ["12345"], "list": ["12345", "12346"]}
+
+
+def send_test_click(user: AbstractBaseUser, identifier: object) -> ClickEvent:
+    """An admin's test click: the button's real webhook (payload shape, signature, a real event_id with
+    its 45 s window) with sample record ids, so Make's "Redetermine data structure" or Zapier's "Test
+    trigger" can learn the payload. It belongs to no record (TEST_OBJECT_ID): its answer and messages
+    reach the admin's test page only, never a member's log. Raises Http404 for another company's button
+    and ClickRefused for a link button."""
+    member = member_for(user)
+    button = get_button(user, identifier)
+    if button.kind == "link":
+        raise ClickRefused("A link button sends no webhook, so there is nothing to test.", 400)
+    click = ClickRequest(button.resource, button.view, SAMPLE_SELECTED_IDS[button.view], None)
+    return _record_click(button, member, click, TEST_OBJECT_ID, is_test=True)
+
+
+def _record_click(button: Button, member: Member, click: ClickRequest, object_id: str, *,
+                  is_test: bool = False) -> ClickEvent:
     now = timezone.now()
     event_id = uuid.uuid4()
     with transaction.atomic():
@@ -153,7 +175,7 @@ def press_button(user: AbstractBaseUser, identifier: object, click: ClickRequest
             id=event_id,
             button=button,
             company_id=button.company_id,
-            user=user,
+            user=member.user,
             resource=click.resource,
             view=click.view,
             object_id=object_id,
@@ -162,11 +184,12 @@ def press_button(user: AbstractBaseUser, identifier: object, click: ClickRequest
             payload=_webhook_payload(button, member, click, event_id),
             created_at=now,
             window_ends_at=now + timedelta(seconds=settings.EVENT_WINDOW_SECONDS),
+            is_test=is_test,
         )
         # Enqueue only once the event is visible to the worker; a broker failure surfaces here.
         transaction.on_commit(lambda: _enqueue_delivery(event))
-    events.info("click", event_id=str(event_id), button=str(button.identifier), company=button.company_id,
-                user=member.external_id, resource=click.resource, object_id=object_id)
+    events.info("test_click" if is_test else "click", event_id=str(event_id), button=str(button.identifier),
+                company=button.company_id, user=member.external_id, resource=click.resource, object_id=object_id)
     return event
 
 

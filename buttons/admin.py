@@ -14,13 +14,10 @@ from functools import partial
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
@@ -31,9 +28,9 @@ from buttons.access import (
     may_use_admin,
     revoke_company_admin_permissions,
 )
+from buttons.admin_pages import ButtonPages
 from buttons.models import Button, ClickEvent, Company, Member
 from buttons.signing import generate_secret, mask_secret
-from messaging import actions as messaging
 from messaging import reads
 from messaging.models import Message
 
@@ -193,12 +190,12 @@ class ButtonAdminForm(forms.ModelForm):
 
 
 @admin.register(Button)
-class ButtonAdmin(CompanyScopedAdmin):
+class ButtonAdmin(ButtonPages, CompanyScopedAdmin):
     form = ButtonAdminForm
     list_display = ("label", "kind", "resource", "view", "messaging_enabled", "messages_public")
     list_filter = ("kind", "resource", "view", "messaging_enabled")
     search_fields = ("label", "url")
-    readonly_fields = ("button_identifier", "current_secret", "clear_all_messages")
+    readonly_fields = ("button_identifier", "current_secret", "clear_all_messages", "test_click")
     fieldsets = (
         ("Button", {"fields": ("button_identifier", "label", "kind", "url", "resource", "view")}),
         (
@@ -225,6 +222,7 @@ class ButtonAdmin(CompanyScopedAdmin):
                 "OneClick.",
             },
         ),
+        ("Try it", {"fields": ("test_click",)}),
     )
 
     def get_fieldsets(self, request: HttpRequest, obj: Button | None = None) -> Any:
@@ -249,6 +247,19 @@ class ButtonAdmin(CompanyScopedAdmin):
     @admin.display(description="Current secret")
     def current_secret(self, obj: Button | None) -> str:
         return mask_secret(obj.signing_secret) if obj and obj.signing_secret else "No secret"
+
+    @admin.display(description="Test")
+    def test_click(self, obj: Button | None) -> str:
+        if obj is None or obj.pk is None:
+            return "Available once the button is saved."
+        if obj.kind == "link":
+            return "A link button sends no webhook."
+        return format_html(
+            '<span class="oneclick-inline"><a class="button" href="{}">Send a test click</a>'
+            '<span class="help">Sends the webhook with sample record ids, so Make or Zapier can learn its'
+            " fields; the answer and the messages that come back show on the test's page.</span></span>",
+            reverse("admin:buttons_button_test_click", args=[obj.pk]),
+        )
 
     @admin.display(description="Clear all messages")
     def clear_all_messages(self, obj: Button | None) -> str:
@@ -297,45 +308,6 @@ class ButtonAdmin(CompanyScopedAdmin):
             return HttpResponseRedirect(reverse("admin:buttons_button_change", args=[obj.pk]))
         return super().response_change(request, obj)
 
-    def get_urls(self) -> list:
-        return [
-            path(
-                "<path:object_id>/clear-messages/",
-                self.admin_site.admin_view(self.clear_messages_view),
-                name="buttons_button_clear_messages",
-            ),
-            *super().get_urls(),
-        ]
-
-    def clear_messages_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """Clear all messages: a confirmation page (GET), then the clearing itself (POST, CSRF)."""
-        button = self.get_object(request, unquote(object_id))
-        if button is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_change_permission(request, button):
-            raise PermissionDenied
-        change_url = reverse("admin:buttons_button_change", args=[button.pk])
-        if request.method == "POST":
-            messaging.clear_messages(button)
-            self.log_change(request, button, "Cleared all messages.")
-            self.message_user(
-                request,
-                f"All messages of “{button}” were cleared. The message log is empty now; the messages are "
-                "deleted for good within a minute.",
-                messages.SUCCESS,
-            )
-            return HttpResponseRedirect(change_url)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Clear all messages?",
-            "subtitle": str(button),
-            "opts": self.opts,
-            "object": button,
-            "change_url": change_url,
-            "message_count": Message.objects.filter(reads.visible_after(button), button=button).count(),
-        }
-        return TemplateResponse(request, "admin/buttons/button/clear_messages.html", context)
-
 
 # --- Click events ---------------------------------------------------------------------------------
 
@@ -356,7 +328,7 @@ class MessageInline(ReadOnly, admin.TabularInline):
 class ClickEventAdmin(ReadOnlyAdmin):
     # Why a click failed first; what fits a laptop's width (the rest is on each click's page).
     list_display = ("created_at", "button", "record", "user", "outcome", "short_error", "custom_message_count")
-    list_filter = ("delivery", ButtonFilter, "resource", "view")
+    list_filter = ("delivery", "is_test", ButtonFilter, "resource", "view")
     list_select_related = ("button", "user")
     search_fields = ("object_id", "error")
     search_help_text = "Search by record id or error text, or paste an event_id."
@@ -378,7 +350,7 @@ class ClickEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="record", ordering="object_id")
     def record(self, obj: ClickEvent) -> str:
-        return f"{obj.resource} {obj.object_id}"
+        return "test click" if obj.is_test else f"{obj.resource} {obj.object_id}"
 
     @admin.display(description="delivery", ordering="delivery")
     def outcome(self, obj: ClickEvent) -> str:

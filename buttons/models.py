@@ -23,6 +23,10 @@ DELIVERY_STATES = (("pending", "Pending"), ("delivered", "Delivered"), ("failed"
 
 # In list view a click is not about one record: its messages belong to the list itself.
 LIST_OBJECT_ID = "list"
+# An admin's test click is about no record at all. Its object id is one no record can have (it starts
+# with an invisible, non-printable character, which buttons.records refuses everywhere a record comes
+# in), so the test's messages can never show in a member's log, and no query has to filter them out.
+TEST_OBJECT_ID = "\u2063test-click"
 
 
 class Company(models.Model):
@@ -218,6 +222,7 @@ class ClickEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     window_ends_at = models.DateTimeField()
     custom_message_count = models.PositiveSmallIntegerField("custom messages", default=0)
+    is_test = models.BooleanField("test click", default=False, help_text="Sent from the admin to try the automation.")
 
     delivery = models.CharField(max_length=10, choices=DELIVERY_STATES, default="pending")
     claimed_at = models.DateTimeField(null=True, blank=True)

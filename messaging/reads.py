@@ -230,7 +230,7 @@ def message_page(
 def recent_records(user: AbstractBaseUser, limit: int = RECENT_RECORDS) -> list[dict[str, Any]]:
     """The records the user clicked buttons on lately, newest first (the start page)."""
     return list(
-        ClickEvent.objects.filter(user_id=user.pk)
+        ClickEvent.objects.filter(user_id=user.pk, is_test=False)
         .order_by()
         .values("resource", "object_id")
         .annotate(last_at=Max("created_at"), clicks=Count("pk"))

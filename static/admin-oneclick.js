@@ -15,3 +15,47 @@
     });
   });
 })();
+
+/* A test click's page: delivery state and what comes back, as it arrives, until the window closes. */
+(function () {
+  "use strict";
+  const box = document.getElementById("test-click");
+  if (!box) return;
+  const TYPES = { info: "Info", success: "Success", warning: "Warning", error: "Error" };
+  const SOURCES = { http_response: "HTTP response", custom: "Custom message" };
+  const STATES = { pending: "Pending", delivered: "Delivered", failed: "Failed" };
+  const endsAt = Date.parse(box.dataset.endsAt);
+  const list = box.querySelector('[data-role="messages"]');
+
+  function text(message) {
+    // Messages are validated HTML; the admin shows their text, never their markup.
+    const template = document.createElement("template");
+    template.innerHTML = message.content;
+    return (template.content.textContent || "").trim();
+  }
+
+  async function refresh() {
+    let data = null;
+    try {
+      const answer = await fetch(box.dataset.eventUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      if (answer.ok) data = await answer.json();
+    } catch (error) { data = null; }
+    if (data) {
+      box.querySelector('[data-role="delivery"]').textContent = STATES[data.delivery] || data.delivery;
+      box.querySelector('[data-role="http"]').textContent = data.http_status ? "· HTTP " + data.http_status : "";
+      const items = (data.messages || []).slice().reverse().map(function (m) {
+        const li = document.createElement("li");
+        const kind = document.createElement("strong");
+        kind.textContent = TYPES[m.message_type] || m.message_type;
+        li.appendChild(kind);
+        li.appendChild(document.createTextNode(" · " + (SOURCES[m.source] || m.source) + " · " + text(m)));
+        return li;
+      });
+      if (items.length) list.replaceChildren.apply(list, items);
+    }
+    const open = Date.now() < endsAt + 3000;
+    box.querySelector('[data-role="live"]').textContent = open ? "(updating)" : "(the window has closed)";
+    if (open) window.setTimeout(refresh, 1000);
+  }
+  refresh();
+})();

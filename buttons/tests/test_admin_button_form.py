@@ -50,6 +50,7 @@ def test_the_form_groups_fields_as_the_guide_does(client: Client, make_button: C
         ("Messaging", ["messaging_enabled", "messages_public", "do_not_log_http_responses",
                        "disable_on_unread_error", "disable_on_any_unread", "clear_all_messages"]),
         ("Signing secret", ["current_secret", "signing_secret", "secret_action"]),
+        ("Try it", ["test_click"]),  # not the guide's: the test click, once the button is saved
     ]
     page = response.content.decode()
     for words in ("Enable messaging", "Make messages public", "Do not log HTTP responses",

@@ -448,3 +448,32 @@ def test_390_pixels_wide_nothing_overlaps_and_no_lone_dot(
     assert visible_dots == 0
     assert page.evaluate("document.querySelector('#log').scrollWidth <= document.querySelector('#log').clientWidth")
     page.close()
+
+
+def test_an_admins_test_click_shows_the_answer_and_the_messages_live(
+    app_url: str, browser: Any, automation: Automation, admin_member: Member, make_button: Callable[..., Button],
+) -> None:
+    button = make_button(label="Create invoice", url=f"{automation.base}/hook")
+    automation.steps = [{"wait": True}, {"message": "Looked up <b>deal 12345</b>", "message_type": "info"},
+                        {"message": "Invoice drafted", "message_type": "success"}]
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    log_in(page, app_url, "alice", "pw-alice-123", f"/admin/buttons/button/{button.pk}/change/")
+    page.click("text=Send a test click")
+    page.click('input[type="submit"][value="Send a test click"]')
+    page.wait_for_url(f"**/admin/buttons/button/{button.pk}/test-click/*/")
+    box = page.locator("#test-click")
+    box.locator('[data-role="delivery"]:has-text("Delivered")').wait_for()
+    box.locator('[data-role="messages"] >> text=Started the scenario').wait_for()
+    automation.go_on.set()  # the automation's two custom messages now come back, and show without a reload
+    box.locator('[data-role="messages"] >> text=Invoice drafted').wait_for()
+    texts = box.locator('[data-role="messages"] li').all_inner_texts()
+    assert [t.split(" · ")[0] for t in texts] == ["Success", "Info", "Success"]
+    assert "Looked up deal 12345" in texts[1]  # text, not markup
+    assert '"selectedIds": "12345"' in box.locator("pre").nth(1).inner_text()
+    assert problems == []
+    # The test reached nobody's log: the member's panel for the sample record is untouched.
+    page.goto(f"{app_url}/panel/deal/12345/")
+    assert page.locator('.btn-row[data-label="Create invoice"]').get_attribute("data-envelope") == "none"
+    page.close()
