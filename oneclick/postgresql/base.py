@@ -20,9 +20,15 @@ logger = logging.getLogger(__name__)
 
 
 def _has_news(conn: Any) -> bool:
-    """Whether anything arrived on an idle connection (nothing should, unless the server left)."""
+    """Whether anything arrived on an idle connection (nothing should, unless the server left).
+
+    poll(), not select(): a delivery worker holds thousands of sockets, and select() refuses any
+    descriptor above 1023.
+    """
     try:
-        return bool(select.select([conn.fileno()], [], [], 0)[0])
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
     except (OSError, ValueError):  # closed already
         return True
 
