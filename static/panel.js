@@ -457,6 +457,7 @@
     newest: null,
     newestAgain: false,
     generation: 0,
+    groups: new Map(), // click_id -> its group in the list
     queue: new Set(),
     flushTimer: null,
     opener: null,
@@ -511,6 +512,56 @@
     return li;
   }
 
+  // --- Messages grouped by the click they answer: newest click first, each click's newest first ---
+  // A click's time is that of its first message (its webhook's answer, as a rule): messages carry the
+  // click_id, not the click's own time.
+
+  function groupOf(m) {
+    let group = log.groups.get(m.click_id);
+    if (!group) {
+      const li = el("li", "click-group");
+      const head = el("div", "click-head");
+      const list = el("ul", "click-messages");
+      li.appendChild(head);
+      li.appendChild(list);
+      group = { li: li, head: head, list: list, startedAt: Infinity, size: 0 };
+      log.groups.set(m.click_id, group);
+    }
+    return group;
+  }
+
+  function placeMessage(m, li) {
+    const at = Date.parse(m.created_at);
+    li.dataset.at = String(at);
+    const group = groupOf(m);
+    // Within the click: newest first.
+    const after = Array.from(group.list.children).find(function (other) { return Number(other.dataset.at) < at; });
+    group.list.insertBefore(li, after || null);
+    group.size += 1;
+    if (at < group.startedAt) {
+      group.startedAt = at;
+      group.li.dataset.at = String(at);
+      group.head.replaceChildren(el("span", "", "Click"), el("span", "sep", "·"), timeElement(m.created_at));
+    }
+    // Among the clicks: newest click first.
+    group.li.remove();
+    const next = Array.from(log.list.children).find(function (other) { return Number(other.dataset.at) < group.startedAt; });
+    log.list.insertBefore(group.li, next || null);
+  }
+
+  function removeMessage(id) {
+    const li = log.items.get(id);
+    if (!li) return;
+    seenObserver.unobserve(li);
+    log.items.delete(id);
+    log.groups.forEach(function (group, clickId) {
+      if (!group.list.contains(li)) return;
+      li.remove();
+      group.size -= 1;
+      if (!group.size) { group.li.remove(); log.groups.delete(clickId); }
+    });
+  }
+
   function clampLong(content, main) {
     // Messages may be 2,000 characters: a long one shows its first lines and a "Show more" button,
     // kept only if the text really overflows once the item is laid out.
@@ -557,6 +608,7 @@
     log.row = row;
     log.generation += 1;
     log.items.clear();
+    log.groups.clear();
     log.list.replaceChildren();
     log.next = null;
     document.getElementById("log-subtitle").replaceChildren(
@@ -580,7 +632,7 @@
     result.data.results.forEach(function (m) {
       const li = messageItem(m);
       log.items.set(m.id, li);
-      log.list.appendChild(li);
+      placeMessage(m, li);
     });
     log.next = result.data.next;
     updateLogChrome();
@@ -598,7 +650,7 @@
       if (log.items.has(m.id)) return;
       const li = messageItem(m);
       log.items.set(m.id, li);
-      log.list.appendChild(li);
+      placeMessage(m, li);
     });
     log.next = result.data.next;
     updateLogChrome();
@@ -627,9 +679,7 @@
           // The newest page is the whole log: whatever the log shows beyond it was cleared meanwhile
           // (how a polling page learns of a Clear all messages).
           const kept = new Set(results.map(function (m) { return m.id; }));
-          log.items.forEach(function (li, id) {
-            if (!kept.has(id)) { seenObserver.unobserve(li); li.remove(); log.items.delete(id); }
-          });
+          Array.from(log.items.keys()).forEach(function (id) { if (!kept.has(id)) removeMessage(id); });
           log.next = null;
         }
         const fresh = results.filter(function (m) { return !log.items.has(m.id); });
@@ -638,7 +688,7 @@
           const li = messageItem(m);
           li.classList.add("is-new");
           log.items.set(m.id, li);
-          log.list.prepend(li);
+          placeMessage(m, li);
         }
         if (log.items.size === fresh.length) log.next = result.data.next;
         if (fresh.length) {

@@ -39,28 +39,34 @@ def seed() -> None:
                 "resource": "deal", "messaging_enabled": True}
         return Button.objects.create(**{**base, **values})
 
+    clicks: dict[tuple[int, float], ClickEvent] = {}
+
     def say(b: Button, minutes: float, content: str, kind: str = "info", read: bool = False,
-            source: str = "custom", redirect: str = "") -> None:
+            source: str = "custom", redirect: str = "", click: float | None = None) -> None:
+        """A message `minutes` ago, answering the click made `click` minutes ago (its own, if None)."""
         at = now - timedelta(minutes=minutes)
-        event = ClickEvent.objects.create(button=b, company=dana.company, user=dana.user, resource="deal",
-                                          view="details", object_id="21389", created_at=at,
-                                          window_ends_at=at + timedelta(seconds=45))
-        Message.objects.create(event=event, button=b, company=dana.company, resource="deal", object_id="21389",
-                               recipient=dana.user, source=source, message_type=kind, content=content,
-                               redirect_url=redirect, created_at=at, read_at=at if read else None)
+        clicked = now - timedelta(minutes=click if click is not None else minutes)
+        key = (b.pk, click if click is not None else minutes)
+        if key not in clicks:
+            clicks[key] = ClickEvent.objects.create(
+                button=b, company=dana.company, user=dana.user, resource="deal", view="details",
+                object_id="21389", created_at=clicked, window_ends_at=clicked + timedelta(seconds=45))
+        Message.objects.create(event=clicks[key], button=b, company=dana.company, resource="deal",
+                               object_id="21389", recipient=dana.user, source=source, message_type=kind,
+                               content=content, redirect_url=redirect, created_at=at, read_at=at if read else None)
 
     invoice = button("Create invoice")
     sync = button("Sync to accounting", disable_on_unread_error=True)
     vat = button("Check VAT number", messages_public=True)
     button("Send contract for signature")
     button("Open in maps", kind="link", url="https://www.openstreetmap.org/", messaging_enabled=False)
-    say(invoice, 180, "Started the invoice scenario.", read=True, source="http_response")
-    say(invoice, 179, "Invoice <b>INV-2041</b> created for <i>Globex</i>.", "success", read=True)
-    say(invoice, 178, "Could not reach the bank: <b>timed out after 40 s</b>.", "error", read=True)
-    say(invoice, 3, "Started the invoice scenario.", source="http_response")
-    say(invoice, 2.5, "VAT number missing on the organization: used the default rate.", "warning")
-    say(invoice, 2, "Invoice <b>INV-2042</b> created. <a href=\"https://billing.example.com/inv/2042\">Open "
-        "it in Billing</a>", "success", redirect="https://billing.example.com/inv/2042")
+    say(invoice, 180, "Started the invoice scenario.", read=True, source="http_response", click=180)
+    say(invoice, 179.7, "Invoice <b>INV-2041</b> created for <i>Globex</i>.", "success", read=True, click=180)
+    say(invoice, 179.5, "Could not reach the bank: <b>timed out after 40 s</b>.", "error", read=True, click=180)
+    say(invoice, 3, "Started the invoice scenario.", source="http_response", click=3)
+    say(invoice, 2.8, "VAT number missing on the organization: used the default rate.", "warning", click=3)
+    say(invoice, 2.6, "Invoice <b>INV-2042</b> created. <a href=\"https://billing.example.com/inv/2042\">Open "
+        "it in Billing</a>", "success", redirect="https://billing.example.com/inv/2042", click=3)
     say(sync, 12, "Could not sync <b>deal 21389</b>: the accounting system answered 422 (customer has no "
         "VAT id).", "error", source="http_response")
     say(vat, 60 * 26, "VAT number <b>DE811907980</b> is valid.", "success", read=True)

@@ -130,7 +130,8 @@ def app_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     with django_db_blocker.unblock():
         database_url = database_url_for_subprocess()
     broker = os.environ.get("CELERY_BROKER_URL")  # Redis in CI: live updates stream; else the page polls
-    with app_server(database_url, broker_url=broker) as base:
+    # One reader signs in many times a minute here, from one address: more than sign-in's budget.
+    with app_server(database_url, broker_url=broker, extra_env={"LOGIN_RATE": "1000/minute"}) as base:
         yield base
 
 
@@ -348,14 +349,15 @@ def test_dark_mode_follows_the_system_or_the_host(
                "/panel/deal/42/" + (f"?theme={theme}" if chosen_by == "the host" else ""))
         envelope(page, "Create invoice").click()
         page.wait_for_selector("#log-list .msg")
-        for where in ("panel with its log open", "login page"):
-            if where == "login page":
-                page.context.clear_cookies()
-                page.goto(f"{app_url}/login/" + (f"?theme={theme}" if chosen_by == "the host" else ""))
-            found = page.evaluate(LOWEST_CONTRAST)
+        # The login page in a page of its own: signed out, as its readers are.
+        login = browser.new_page(color_scheme=system)
+        login.goto(f"{app_url}/login/" + (f"?theme={theme}" if chosen_by == "the host" else ""))
+        for where, shown in (("panel with its log open", page), ("login page", login)):
+            found = shown.evaluate(LOWEST_CONTRAST)
             assert found["ratio"] >= 4.5, f"{theme} {where}: {found}"
             seen[(theme, where)] = found["background"]
         page.close()
+        login.close()
     assert seen[("light", "panel with its log open")] != seen[("dark", "panel with its log open")]
     assert seen[("light", "login page")] != seen[("dark", "login page")]
 
@@ -476,4 +478,33 @@ def test_an_admins_test_click_shows_the_answer_and_the_messages_live(
     # The test reached nobody's log: the member's panel for the sample record is untouched.
     page.goto(f"{app_url}/panel/deal/12345/")
     assert page.locator('.btn-row[data-label="Create invoice"]').get_attribute("data-envelope") == "none"
+    page.close()
+
+
+def test_messages_stay_with_the_click_they_answer(
+    app_url: str, browser: Any, admin_member: Member, make_button: Callable[..., Button],
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    button = make_button(label="Create invoice")
+    start = timezone.now() - timedelta(minutes=10)
+    first, second = make_event(button, admin_member, "42"), make_event(button, admin_member, "42")
+    # Two quick clicks whose answers interleave in time: A at +1 s and +10 s, B at +5 s and +8 s.
+    for event, seconds, text in ((first, 1, "A answered"), (second, 5, "B answered"), (second, 8, "B done"),
+                                 (first, 10, "A done")):
+        Message.objects.create(event=event, button=button, company_id=button.company_id, resource="deal",
+                               object_id="42", recipient=admin_member.user, source="custom", message_type="info",
+                               content=text, created_at=start + timedelta(seconds=seconds), read_at=start)
+    page = browser.new_page()
+    log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/42/")
+    envelope(page, "Create invoice").click()
+    page.wait_for_selector("#log-list .msg >> nth=3")
+    groups = page.locator("#log-list > .click-group")
+    assert groups.count() == 2
+    # Newest click first (B's first answer is newer than A's), each click's messages newest first.
+    assert groups.nth(0).locator(".msg-content").all_inner_texts() == ["B done", "B answered"]
+    assert groups.nth(1).locator(".msg-content").all_inner_texts() == ["A done", "A answered"]
+    assert groups.nth(0).locator(".click-head time").count() == 1
     page.close()
