@@ -6,6 +6,7 @@ button goes through buttons.access.get_button, so another company's button is a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.http import Http404
@@ -73,33 +74,33 @@ class MessageLogView(APIView):
 
 
 class _MarkView(APIView):
-    def marked(self, request: Request, button: object, resource: str, object_id: str, count: int) -> Response:
+    """Both read verbs: the button (404 if not the user's company's), the record it names, the verb."""
+
+    body_class: type[RecordSerializer] = RecordSerializer
+
+    def mark(self, request: Request, identifier: str, verb: Callable[..., int]) -> Response:
+        button = get_button(request.user, identifier)
+        body = self.body_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        resource, object_id = body.validated_data["resource"], body.validated_data["object_id"]
+        reads.check_record(button, resource, object_id)
+        count = verb(button, request.user.pk, resource, object_id, **{k: v for k, v in body.validated_data.items()
+                                                                       if k not in ("resource", "object_id")})
         state = reads.button_state(button, request.user.pk, resource, object_id)
         return Response({"marked": count, "button": state.as_dict()})
 
 
 class MarkReadView(_MarkView):
+    body_class = MarkReadSerializer
+
     @extend_schema(request=MarkReadSerializer, responses={200: MarkedSerializer, 400: BAD_INPUT, 404: NOT_YOURS},
                    summary="Mark messages the user has seen as read")
     def post(self, request: Request, identifier: str) -> Response:
-        button = get_button(request.user, identifier)
-        body = MarkReadSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        resource, object_id = body.validated_data["resource"], body.validated_data["object_id"]
-        reads.check_record(button, resource, object_id)
-        count = actions.mark_read(button, request.user.pk, resource, object_id, body.validated_data["ids"])
-        return self.marked(request, button, resource, object_id, count)
+        return self.mark(request, identifier, actions.mark_read)
 
 
 class MarkAllReadView(_MarkView):
     @extend_schema(request=RecordSerializer, responses={200: MarkedSerializer, 400: BAD_INPUT, 404: NOT_YOURS},
                    summary="Mark all of the user's messages on the record read")
     def post(self, request: Request, identifier: str) -> Response:
-        button = get_button(request.user, identifier)
-        body = RecordSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        resource, object_id = body.validated_data["resource"], body.validated_data["object_id"]
-        reads.check_record(button, resource, object_id)
-        count = actions.mark_all_read(button, request.user.pk, resource, object_id)
-        return self.marked(request, button, resource, object_id, count)
-
+        return self.mark(request, identifier, actions.mark_all_read)
