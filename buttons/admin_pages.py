@@ -102,11 +102,9 @@ class ButtonPages:
 
     def clear_messages_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Clear all messages: a confirmation page (GET), then the clearing itself (POST, CSRF)."""
-        button = self.get_object(request, unquote(object_id))
+        button = self._editable_button(request, object_id)
         if button is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_change_permission(request, button):
-            raise PermissionDenied
         change_url = reverse("admin:buttons_button_change", args=[button.pk])
         if request.method == "POST":
             messaging.clear_messages(button)

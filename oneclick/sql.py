@@ -11,14 +11,20 @@ from typing import Any
 
 from django.db import connections, models
 
+_converters: dict[tuple[tuple[models.Field, ...], str], list[tuple[Any, list[Any]]]] = {}
+
 
 def from_row(model: type[models.Model], fields: list[models.Field], values: tuple | list, using: str) -> Any:
     """A model instance from raw column values, converted as the ORM would (UUIDs, JSON, dates)."""
     connection = connections[using]
+    key = (tuple(fields), connection.vendor)
+    if key not in _converters:  # looked up once per field list: this runs for every delivery
+        columns = [field.get_col(field.model._meta.db_table) for field in fields]
+        _converters[key] = [(column, connection.ops.get_db_converters(column) + column.get_db_converters(connection))
+                            for column in columns]
     converted = []
-    for field, value in zip(fields, values, strict=True):
-        column = field.get_col(field.model._meta.db_table)
-        for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+    for (column, converts), value in zip(_converters[key], values, strict=True):
+        for convert in converts:
             value = convert(value, column, connection)
         converted.append(value)
     return model.from_db(using, [f.attname for f in fields], converted)
