@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, Permission
+from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
-from buttons.models import Button, ClickEvent, Member
+from buttons.models import Button, ClickEvent, Company, Member
 
 # What `createmember --admin` grants: enough to manage buttons and read the logs, nothing else.
 COMPANY_ADMIN_PERMISSIONS = (
@@ -25,19 +28,59 @@ COMPANY_ADMIN_PERMISSIONS = (
     ("messaging", "view_message"),
 )
 NOT_A_MEMBER = "You are not a member of any company."
+UNINSTALLED = "OneClick was uninstalled for you in Pipedrive. Install it again to use its buttons."
 
 
 def member_for(user: AbstractBaseUser) -> Member:
-    """The user's company membership; users who belong to no company see nothing at all."""
+    """The user's company membership; users who belong to no company see nothing at all, and a member
+    for whom Pipedrive uninstalled the app is refused."""
     try:
-        return user.member  # type: ignore[attr-defined]
+        member = user.member  # type: ignore[attr-defined]
     except (Member.DoesNotExist, AttributeError):
         raise Http404(NOT_A_MEMBER) from None
+    if not member.is_active:
+        raise PermissionDenied(UNINSTALLED)
+    return member
 
 
 def company_of(user_id: int) -> int | None:
-    """The company id of a user, or None: for callers without the user object (the live stream)."""
-    return Member.objects.filter(user_id=user_id).values_list("company_id", flat=True).first()
+    """The company id of an active member, or None: for callers without the user object (the stream)."""
+    return Member.objects.filter(user_id=user_id, is_active=True).values_list("company_id", flat=True).first()
+
+
+def installed_company(external_id: str) -> Company | None:
+    """The company of a CRM company id while OneClick is installed there (it has an active member)."""
+    return Company.objects.filter(external_id=external_id, members__is_active=True).distinct().first()
+
+
+# --- The embedded panel's credential --------------------------------------------------------------
+# Inside a CRM's iframe there are no cookies (Safari and Firefox block third-party ones), so the panel
+# holds a short-lived bearer credential in its memory instead: Django's signed, timestamped value naming
+# the member, checked against the database on every use (an uninstalled member is refused at once).
+ACCESS_SALT = "oneclick.embed-access"
+
+
+def issue_access(member: Member) -> tuple[str, int]:
+    """A bearer credential for the member's embedded panel, and how many seconds it lasts."""
+    token = signing.dumps({"u": member.user_id, "m": member.pk}, salt=ACCESS_SALT, compress=False)
+    return token, settings.EMBED_ACCESS_SECONDS
+
+
+def user_for_access(token: str) -> AbstractBaseUser | None:
+    """The user a bearer credential stands for while it lasts and its member is active, or None."""
+    try:
+        claims = signing.loads(token, salt=ACCESS_SALT, max_age=settings.EMBED_ACCESS_SECONDS)
+    except signing.BadSignature:  # expired ones included (SignatureExpired is a BadSignature)
+        return None
+    if not isinstance(claims, dict) or not isinstance(claims.get("u"), int) or not isinstance(claims.get("m"), int):
+        return None
+    member = (Member.objects.select_related("user", "company")
+              .filter(pk=claims["m"], user_id=claims["u"], is_active=True, user__is_active=True).first())
+    if member is None:
+        return None
+    user = member.user
+    user.member = member  # one query: member_for() reads it from here
+    return user
 
 
 def buttons_for(user: AbstractBaseUser) -> QuerySet[Button]:
@@ -73,9 +116,10 @@ def is_company_admin(user: AbstractBaseUser | None) -> bool:
     if user is None or not user.is_authenticated:
         return False
     try:
-        return bool(user.member.is_company_admin)  # type: ignore[attr-defined]
+        member = user.member  # type: ignore[attr-defined]
     except (Member.DoesNotExist, AttributeError):
         return False
+    return bool(member.is_company_admin and member.is_active)
 
 
 def admin_company_of(request: HttpRequest) -> int | None:
@@ -85,7 +129,8 @@ def admin_company_of(request: HttpRequest) -> int | None:
         return None
     cached = getattr(request, "_oneclick_company_id", None)
     if cached is None:
-        member = Member.objects.filter(user_id=request.user.pk, is_company_admin=True).only("company_id").first()
+        member = (Member.objects.filter(user_id=request.user.pk, is_company_admin=True, is_active=True)
+                  .only("company_id").first())
         cached = member.company_id if member else -1
         request._oneclick_company_id = cached  # type: ignore[attr-defined]
     return cached

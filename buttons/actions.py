@@ -11,14 +11,20 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from buttons import tasks
-from buttons.access import get_button, grant_company_admin_permissions, member_for
+from buttons.access import (
+    get_button,
+    grant_company_admin_permissions,
+    member_for,
+    revoke_company_admin_permissions,
+)
 from buttons.models import LIST_OBJECT_ID, TEST_OBJECT_ID, Button, ClickEvent, Company, Member
 from buttons.records import MAX_OBJECT_ID_LENGTH, is_object_id
+from buttons.signing import EMBED_SECRET_PREFIX, generate_secret
 from messaging import reads
 from oneclick.logs import events
 
@@ -66,6 +72,81 @@ def create_member(
     if is_admin:
         grant_company_admin_permissions(user)
     return member
+
+
+# --- Members the CRM vouches for (buttons.embedding verified who they are) ----------------------------
+
+
+def _new_member(company: Company, user_id: str, *, name: str = "", email: str = "", is_admin: bool = False) -> Member:
+    """A user who signs in through the CRM only: no password of ours."""
+    User = get_user_model()
+    username = f"crm-{company.pk}-{user_id}"[:150]
+    if User.objects.filter(username=username).exists():  # an operator's user took the name
+        username = f"{username[:140]}-{uuid.uuid4().hex[:8]}"
+    user = User(username=username, first_name=name[:150], email=email[:254], is_staff=is_admin)
+    user.set_unusable_password()
+    user.save()
+    member = Member.objects.create(user=user, company=company, external_id=user_id, is_company_admin=is_admin)
+    if is_admin:
+        grant_company_admin_permissions(user)
+    return member
+
+
+def join_from_crm(company: Company, user_id: str, name: str = "") -> Member:
+    """The member a CRM's token names; a new user of the company joins as a plain member."""
+    members = Member.objects.select_related("user", "company")
+    member = members.filter(company=company, external_id=user_id).first()
+    if member is not None:
+        return member
+    try:
+        with transaction.atomic():
+            return _new_member(company, user_id, name=name)
+    except IntegrityError:  # the same user's first two requests at once: the other one made it
+        return members.get(company=company, external_id=user_id)
+
+
+@transaction.atomic
+def install_from_pipedrive(*, company_id: str, company_name: str, user_id: str, name: str = "", email: str = "",
+                           is_admin: bool = False) -> Member:
+    """Pipedrive's OAuth callback: the company and the installing user, active again if they had
+    uninstalled; company admin exactly when Pipedrive says the user is an admin there."""
+    company, created = Company.objects.get_or_create(
+        external_id=company_id, defaults={"name": company_name or f"Company {company_id}"})
+    if not created and company_name and company.name != company_name:
+        company.name = company_name
+        company.save(update_fields=["name"])
+    member = Member.objects.select_related("user").select_for_update().filter(
+        company=company, external_id=user_id).first()
+    if member is None:
+        member = _new_member(company, user_id, name=name, email=email, is_admin=is_admin)
+        events.info("member_installed", company=company.external_id, user=user_id, admin=is_admin)
+        return member
+    member.is_active, member.is_company_admin = True, is_admin
+    member.save(update_fields=["is_active", "is_company_admin"])
+    user = member.user
+    user.is_staff = is_admin or user.is_superuser
+    user.first_name = name[:150] or user.first_name
+    user.email = email[:254] or user.email
+    user.save(update_fields=["is_staff", "first_name", "email"])
+    (grant_company_admin_permissions if is_admin else revoke_company_admin_permissions)(user)
+    events.info("member_installed", company=company.external_id, user=user_id, admin=is_admin)
+    return member
+
+
+def uninstall_from_pipedrive(company_id: str, user_id: str) -> bool:
+    """Pipedrive's uninstall callback: that member is no longer active (no panel, no clicks). False when
+    there was no active member to uninstall."""
+    changed = Member.objects.filter(company__external_id=company_id, external_id=user_id, is_active=True).update(
+        is_active=False)
+    events.info("member_uninstalled", company=company_id, user=user_id, changed=bool(changed))
+    return bool(changed)
+
+
+def rotate_embed_secret(company: Company) -> str:
+    """A new embed secret for the company (shown once to the admin); tokens signed with the old one stop."""
+    company.embed_secret = generate_secret(EMBED_SECRET_PREFIX, size=32)
+    company.save(update_fields=["embed_secret"])
+    return company.embed_secret
 
 
 # --- Pressing a button ----------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,7 +14,7 @@ from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
 
-from buttons.signing import secret_key_bytes
+from buttons.signing import EMBED_SECRET_PREFIX, secret_key_bytes
 from buttons.webhooks import check_destination
 from oneclick.sql import from_row
 
@@ -33,6 +35,14 @@ class Company(models.Model):
     external_id = models.CharField("CRM company id", max_length=64, unique=True)
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now)
+    # The signed embed for other CRMs (buttons.embedding): the key hosts sign the panel's token with,
+    # and the origins that may frame the panel.
+    embed_secret = models.CharField(max_length=120, blank=True, default="")
+    embed_origins = models.TextField(
+        "allowed origins", blank=True, default="",
+        help_text="Pages that may show the OneClick panel in a frame, one origin per line, for example "
+        "https://app.hubspot.com. Only these can frame /embed/panel/.",
+    )
 
     class Meta:
         verbose_name_plural = "companies"
@@ -40,6 +50,42 @@ class Company(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def allowed_origins(self) -> list[str]:
+        return [line.strip() for line in self.embed_origins.splitlines() if line.strip()]
+
+    def clean(self) -> None:
+        # The origins go into a Content-Security-Policy header: only well-formed origins, nothing else.
+        bad = [origin for origin in self.allowed_origins() if not is_frame_origin(origin)]
+        if bad:
+            raise ValidationError({"embed_origins": f"{bad[0]!r} is not an origin: write each as "
+                                   "https://host or https://host:port (a leading *. allows subdomains), no path."})
+        if self.embed_secret:
+            try:
+                secret_key_bytes(self.embed_secret, EMBED_SECRET_PREFIX)
+            except ValueError as exc:
+                raise ValidationError({"embed_secret": str(exc)}) from None
+
+
+_HOST_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def is_frame_origin(value: str) -> bool:
+    """An origin a company may let frame its panel: http(s)://host[:port], host optionally *.domain."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or parts.path not in ("", "/") or parts.query or parts.fragment:
+        return False
+    if parts.username or parts.password or value != value.strip() or not parts.hostname:
+        return False
+    host = parts.hostname.removeprefix("*.")
+    if port is not None and not 0 < port < 65536:
+        return False
+    labels = host.split(".")
+    return all(_HOST_LABEL.fullmatch(label) for label in labels) and "*" not in host
 
 
 class Member(models.Model):
@@ -49,6 +95,9 @@ class Member(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="members")
     external_id = models.CharField("CRM user id", max_length=64)
     is_company_admin = models.BooleanField(default=False)
+    # Off once Pipedrive told us the app was uninstalled for this user: no panel, no clicks, until they
+    # install it again. A company is installed while it has at least one active member.
+    is_active = models.BooleanField("active", default=True)
 
     class Meta:
         constraints = [

@@ -9,22 +9,26 @@ import hmac
 import secrets
 
 SECRET_PREFIX = "whsec_"
+# A company's embed secret (the key other CRMs sign the panel's token with) reads the same way.
+EMBED_SECRET_PREFIX = "oce_"
 
 
-def generate_secret() -> str:
-    """A new random secret in the Standard Webhooks form (24 random bytes, as its reference tools)."""
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+def generate_secret(prefix: str = SECRET_PREFIX, size: int = 24) -> str:
+    """A new random secret in the Standard Webhooks form (24 random bytes, as its reference tools; the
+    embed secret takes 32, the length RFC 7518 asks of an HS256 key, which PyJWT warns below)."""
+    return prefix + base64.b64encode(secrets.token_bytes(size)).decode()
 
 
-def secret_key_bytes(secret: str) -> bytes:
+def secret_key_bytes(secret: str, prefix: str = SECRET_PREFIX) -> bytes:
     """The HMAC key a secret stands for; ValueError with a sentence when it is not a valid secret."""
-    encoded = secret.removeprefix(SECRET_PREFIX)
+    name = "signing secret" if prefix == SECRET_PREFIX else "embed secret"
+    encoded = secret.removeprefix(prefix)
     try:
         key = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
-        raise ValueError("The signing secret must be whsec_ followed by base64 text.") from None
+        raise ValueError(f"The {name} must be {prefix} followed by base64 text.") from None
     if not 16 <= len(key) <= 64:
-        raise ValueError("The signing secret must encode between 16 and 64 bytes.")
+        raise ValueError(f"The {name} must encode between 16 and 64 bytes.")
     return key
 
 

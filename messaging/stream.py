@@ -16,9 +16,11 @@ import time
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
-from buttons.access import NOT_A_MEMBER, company_of
+from buttons.access import NOT_A_MEMBER, company_of, user_for_access
+from buttons.authentication import EXPIRED, bearer_token
 from buttons.models import Button
 from buttons.records import Record, view_of
 from messaging import live, public_ids
@@ -97,8 +99,18 @@ async def _events(user_id: int, company_id: int, resource: str, object_id: str) 
         yield sse("unavailable", {})
 
 
+async def _user_of(request: HttpRequest) -> AbstractBaseUser | AnonymousUser | None:
+    """The session's user, or the embedded panel's bearer credential's (None: a bad or expired one)."""
+    token = bearer_token(request.headers.get("Authorization", ""))
+    if token is None:
+        return await request.auser()
+    return await sync_to_async(user_for_access)(token)
+
+
 async def stream(request: HttpRequest, resource: str, object_id: str) -> HttpResponse:
-    user = await request.auser()
+    user = await _user_of(request)
+    if user is None:
+        return JsonResponse({"detail": EXPIRED}, status=401, headers={"WWW-Authenticate": "Bearer"})
     if not user.is_authenticated:
         return JsonResponse({"detail": "Authentication credentials were not provided."}, status=403)
     if Record.parse(resource, object_id) is None:

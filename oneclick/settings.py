@@ -75,6 +75,27 @@ MAX_CUSTOM_MESSAGES = 10
 DELIVERY_COMPANY_CAP: int = env.int("DELIVERY_COMPANY_CAP", default=75 if LOCAL_MODE else 1500)
 if DELIVERY_COMPANY_CAP < 1:
     raise ImproperlyConfigured("DELIVERY_COMPANY_CAP must be at least 1.")
+# --- Embedding in the CRM (buttons.embedding, buttons.pipedrive) -------------------------------------
+# The Pipedrive app's OAuth client (Developer Hub); the panel's JWT is signed with the client secret
+# unless Pipedrive was given a separate JWT secret. PUBLIC_URL is this app as the internet sees it,
+# for the OAuth redirect URI.
+PIPEDRIVE_CLIENT_ID: str = env.str("PIPEDRIVE_CLIENT_ID", default="")
+PIPEDRIVE_CLIENT_SECRET: str = env.str("PIPEDRIVE_CLIENT_SECRET", default="")
+# In the local mode the demo CRM page plays Pipedrive, so it needs a key to sign its panel tokens.
+PIPEDRIVE_JWT_SECRET: str = env.str(
+    "PIPEDRIVE_JWT_SECRET",
+    default=PIPEDRIVE_CLIENT_SECRET or ("local-mode-only-pipedrive-jwt-secret" if LOCAL_MODE else ""),
+)
+PIPEDRIVE_OAUTH_URL: str = env.str("PIPEDRIVE_OAUTH_URL", default="https://oauth.pipedrive.com").rstrip("/")
+PUBLIC_URL: str = env.str("PUBLIC_URL", default=DEMO_BASE_URL if LOCAL_MODE else "").rstrip("/")
+# Who may frame the Pipedrive panel (CSP frame-ancestors). The local mode adds its demo CRM page, which
+# runs on http://localhost:<port> beside the app on 127.0.0.1 (another origin, as a real CRM is).
+EMBED_FRAME_ANCESTORS: list[str] = env.list(
+    "EMBED_FRAME_ANCESTORS",
+    default=["https://*.pipedrive.com", "http://localhost:*"] if LOCAL_MODE else ["https://*.pipedrive.com"],
+)
+# The panel's bearer credential inside a frame (no cookies there): renewed before it ends.
+EMBED_ACCESS_SECONDS: int = min(env.int("EMBED_ACCESS_SECONDS", default=600), 900)
 WEBHOOK_CONNECT_TIMEOUT = 5.0
 WEBHOOK_TOTAL_TIMEOUT = 40.0
 
@@ -317,6 +338,8 @@ REST_FRAMEWORK = {
         # Token first, so an anonymous caller gets 401 with a WWW-Authenticate header.
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        # The embedded panel's credential (no cookies inside a CRM's frame); needs no CSRF token.
+        "buttons.authentication.BearerAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -360,7 +383,9 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Pipedrive's SDK comes from npm (package.json, package-lock.json; `npm ci`), never copied into the repo.
+SDK_DIR = BASE_DIR / "node_modules" / "@pipedrive" / "app-extensions-sdk" / "dist"
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/app-extensions-sdk", SDK_DIR)]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Hashed, compressed file names need `collectstatic` first. A production server started without it
 # still serves its pages (the files from their source folders, unhashed) and says so in its log,

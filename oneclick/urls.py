@@ -10,8 +10,9 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
+from buttons import install as pipedrive_install
 from buttons import views as button_views
-from messaging import panel_api
+from messaging import embedded, panel_api
 from messaging import stream as messaging_stream
 from messaging import views as messaging_views
 from messaging import web as messaging_web
@@ -77,9 +78,22 @@ urlpatterns = [
     path("api/buttons/<uuid:identifier>/clear-messages", button_views.ClearMessagesView.as_view(),
          name="button-clear-messages"),
     path("api/", include(router.urls)),
+    # Inside the CRM (DESIGN "Embedding in the CRM"): Pipedrive's custom panel and app install, and the
+    # signed embed for any other host. Only these pages may be framed (oneclick.framing).
+    path("pipedrive/panel/", embedded.pipedrive_panel, name="pipedrive-panel"),
+    path("pipedrive/session/", embedded.PipedriveSessionView.as_view(), name="pipedrive-session"),
+    path("pipedrive/install/", pipedrive_install.install, name="pipedrive-install"),
+    path("pipedrive/callback/", pipedrive_install.callback, name="pipedrive-callback"),
+    path("pipedrive/uninstall/", pipedrive_install.uninstall, name="pipedrive-uninstall"),
+    path("embed/panel/", embedded.embed_panel, name="embed-panel"),
+    path("embed/session/", embedded.EmbedSessionView.as_view(), name="embed-session"),
 ]
 
 if settings.LOCAL_MODE:
-    from buttons import demo
+    from buttons import demo, demo_crm
 
-    urlpatterns.append(path("demo/automation", demo.automation, name="demo-automation"))
+    urlpatterns += [
+        path("demo/automation", demo.automation, name="demo-automation"),
+        path("demo/crm/", demo_crm.crm, name="demo-crm"),
+        path("demo/crm/token", demo_crm.crm_token, name="demo-crm-token"),
+    ]

@@ -4,6 +4,11 @@
  * file takes over. A message's `content` (validated HTML from the API) never goes into the page as
  * it is: safeFragment() parses it in an inert <template> and copies only the allowed tags, link
  * schemes and attributes into new nodes, so the page holds nothing the server's rules would refuse.
+ *
+ * Inside a CRM's frame (data-embed: "pipedrive" or "signed") no cookie is used: every call carries the
+ * page's bearer credential, renewed through the CRM's signed token before it ends; the live stream is
+ * read through fetch (EventSource cannot send the header); the frame is asked to fit the content, and
+ * in Pipedrive the SDK (static vendor/app-extensions-sdk) initializes, resizes and follows the theme.
  */
 (function () {
   "use strict";
@@ -27,6 +32,10 @@
   const SOURCE_NAMES = { http_response: "HTTP response", custom: "Custom message" };
   const SVG = "http://www.w3.org/2000/svg";
   const eventsKey = "oneclick:events:" + record.resource + ":" + record.objectId;
+  const embed = panel.dataset.embed || null; // "pipedrive" | "signed" inside a CRM's frame
+  let access = panel.dataset.access || "";
+  // In a CRM's list view the click carries the records selected there.
+  const listSelection = (panel.dataset.selectedIds || "").split(",").filter(Boolean);
 
   // --- Small helpers --------------------------------------------------------------------------
 
@@ -35,11 +44,18 @@
     return match ? decodeURIComponent(match[1]) : "";
   }
 
-  async function api(method, url, body) {
-    const options = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  function authHeaders(headers) {
+    if (embed) headers.Authorization = "Bearer " + access;
+    return headers;
+  }
+
+  async function api(method, url, body, retried) {
+    const options = {
+      method: method, credentials: embed ? "omit" : "same-origin", headers: authHeaders({ Accept: "application/json" }),
+    };
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
-      options.headers["X-CSRFToken"] = csrfToken();
+      if (!embed) options.headers["X-CSRFToken"] = csrfToken(); // a bearer credential needs none
       options.body = JSON.stringify(body);
     }
     let response;
@@ -54,7 +70,10 @@
     } catch (error) {
       data = null;
     }
-    if (response.status === 401) { // the session ended
+    if (response.status === 401 && embed) { // the credential ended early (or the laptop slept)
+      if (!retried && await renew()) return api(method, url, body, true);
+      sessionEnded();
+    } else if (response.status === 401) { // the session ended
       window.location.assign("/login/?next=" + encodeURIComponent(window.location.pathname));
     }
     return { ok: response.ok, status: response.status, data: data || {} };
@@ -301,7 +320,7 @@
     }
     setBusy(row, true);
     showStatus(row, { working: "Sending…" });
-    const selected = record.view === "list" ? [] : [record.objectId];
+    const selected = record.view === "list" ? listSelection : [record.objectId];
     const result = await api("POST", "/api/buttons/" + row.id + "/click", {
       resource: record.resource, view: record.view, selectedIds: selected, fields: null,
     });
@@ -815,6 +834,7 @@
 
   function schedule() {
     if (timer) window.clearTimeout(timer);
+    if (ended) return; // an embedded panel whose credential could not be renewed waits for a reload
     timer = window.setTimeout(tick, interval());
   }
 
@@ -846,28 +866,37 @@
     }
   }
 
+  function onReady() {
+    const catchUp = !streaming;
+    streaming = true;
+    setLive("stream");
+    if (catchUp) tick(); // whatever happened while the stream was down
+  }
+
+  function onStreamEvent(type, text) {
+    if (type === "ready") { onReady(); return; }
+    if (type === "unavailable") { // Redis is down: poll, and try the stream again later
+      if (source) source.close();
+      fallBack();
+      window.setTimeout(connect, 30000);
+      return;
+    }
+    if (type !== "log") return;
+    let data = null;
+    try { data = JSON.parse(text); } catch (error) { return; }
+    onLog(data);
+  }
+
   function connect() {
     if (panel.dataset.live === "poll" || !("EventSource" in window)) {
       setLive("poll");
       schedule();
       return;
     }
+    if (embed) { streamOverFetch(); return; }
     source = new EventSource(panel.dataset.streamUrl);
-    source.addEventListener("ready", function () {
-      const catchUp = !streaming;
-      streaming = true;
-      setLive("stream");
-      if (catchUp) tick(); // whatever happened while the stream was down
-    });
-    source.addEventListener("log", function (event) {
-      let data = null;
-      try { data = JSON.parse(event.data); } catch (error) { return; }
-      onLog(data);
-    });
-    source.addEventListener("unavailable", function () {
-      source.close();
-      fallBack();
-      window.setTimeout(connect, 30000);
+    ["ready", "log", "unavailable"].forEach(function (type) {
+      source.addEventListener(type, function (event) { onStreamEvent(type, event.data); });
     });
     source.onerror = function () {
       if (source.readyState === EventSource.CLOSED) {
@@ -880,14 +909,201 @@
     };
   }
 
+  // The same server-sent events read through fetch, which can send the bearer credential. It
+  // reconnects as EventSource would (the server ends each stream after a few minutes).
+  async function streamOverFetch() {
+    const controller = new AbortController();
+    let stopped = false;
+    source = { close: function () { stopped = true; controller.abort(); } };
+    let response = null;
+    try {
+      response = await fetch(panel.dataset.streamUrl, {
+        headers: authHeaders({ Accept: "text/event-stream" }), credentials: "omit", cache: "no-store",
+        signal: controller.signal,
+      });
+    } catch (error) {
+      response = null;
+    }
+    if (response && response.status === 204) { fallBack(); return; } // no live updates on this server
+    if (response && response.status === 401 && !(await renew())) { fallBack(); sessionEnded(); return; }
+    if (response && response.ok && response.body) {
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      try {
+        for (;;) {
+          const chunk = await reader.read();
+          if (chunk.done) break;
+          buffer += chunk.value;
+          let end = buffer.indexOf("\n\n");
+          while (end >= 0) {
+            let type = "message";
+            const data = [];
+            buffer.slice(0, end).split("\n").forEach(function (line) {
+              if (line.startsWith("event:")) type = line.slice(6).trim();
+              else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+            });
+            buffer = buffer.slice(end + 2);
+            if (type !== "message" || data.length) onStreamEvent(type, data.join("\n"));
+            end = buffer.indexOf("\n\n");
+          }
+        }
+      } catch (error) { /* the connection dropped, or the page closed it */ }
+    }
+    if (stopped || ended) return;
+    streaming = false; // poll meanwhile, then connect again
+    setLive("poll");
+    schedule();
+    window.setTimeout(connect, 2000);
+  }
+
   function fallBack() {
     streaming = false;
     setLive("poll");
     schedule();
   }
 
+  // --- Inside a CRM's frame: the credential, the frame's size and the theme -----------------------
+
+  const sessionNote = document.getElementById("embed-session");
+  let sdk = null;
+  let renewing = null;
+  let renewTimer = null;
+  let ended = false;
+
+  function sessionEnded() {
+    if (ended) return;
+    ended = true;
+    if (source) source.close();
+    if (timer) window.clearTimeout(timer);
+    if (sessionNote) {
+      sessionNote.textContent = "This panel's session has ended. Reload the page to continue.";
+      sessionNote.hidden = false;
+    }
+  }
+
+  // A fresh token from the CRM: Pipedrive's SDK signs one; another host answers a postMessage.
+  function crmToken() {
+    if (embed === "pipedrive") {
+      if (!sdk) return Promise.resolve(null);
+      return sdk.execute(window.AppExtensionsSDK.Command.GET_SIGNED_TOKEN)
+        .then(function (data) { return data && typeof data.token === "string" ? data.token : null; })
+        .catch(function () { return null; });
+    }
+    return new Promise(function (resolve) {
+      const done = function (token) {
+        window.removeEventListener("message", onMessage);
+        window.clearTimeout(timeout);
+        resolve(token);
+      };
+      const onMessage = function (event) {
+        const data = event.data;
+        if (event.source === window.parent && data && data.type === "oneclick:token" && typeof data.token === "string") {
+          done(data.token);
+        }
+      };
+      const timeout = window.setTimeout(function () { done(null); }, 10000);
+      window.addEventListener("message", onMessage);
+      window.parent.postMessage({ type: "oneclick:token-request" }, "*");
+    });
+  }
+
+  function scheduleRenewal(seconds) {
+    if (renewTimer) window.clearTimeout(renewTimer);
+    // Well before the end, so a slow CRM or a retry still has time.
+    renewTimer = window.setTimeout(renew, Math.max(10, Number(seconds) * 0.8) * 1000);
+  }
+
+  function renew() {
+    if (!embed || ended) return Promise.resolve(false);
+    if (renewing) return renewing;
+    renewing = (async function () {
+      const token = await crmToken();
+      if (!token) return false;
+      try {
+        const response = await fetch(panel.dataset.sessionUrl, {
+          method: "POST", credentials: "omit",
+          headers: { Accept: "application/json", "Content-Type": "application/json" },
+          body: JSON.stringify({ token: token }),
+        });
+        const data = await response.json();
+        if (!response.ok || typeof data.access !== "string") return false;
+        access = data.access;
+        scheduleRenewal(data.expires_in);
+        return true;
+      } catch (error) {
+        return false;
+      }
+    })();
+    renewing.finally(function () { renewing = null; });
+    return renewing;
+  }
+
+  const MIN_HEIGHT = 100; // what Pipedrive allows a custom panel
+  const MAX_HEIGHT = 750;
+  const LOG_HEIGHT = 560; // the open log fills the frame: this much room at least
+  let askedHeight = 0;
+  let sizing = false;
+
+  function contentHeight() {
+    const main = document.getElementById("main");
+    let height = Math.ceil(main.getBoundingClientRect().height);
+    if (dialog.open) height = Math.max(height, LOG_HEIGHT);
+    return Math.min(MAX_HEIGHT, Math.max(MIN_HEIGHT, height));
+  }
+
+  function fitFrame() {
+    if (sizing) return;
+    sizing = true;
+    window.requestAnimationFrame(function () {
+      sizing = false;
+      const height = contentHeight();
+      if (height === askedHeight) return;
+      askedHeight = height;
+      if (embed === "pipedrive" && sdk) {
+        sdk.execute(window.AppExtensionsSDK.Command.RESIZE, { height: height }).catch(function () {});
+      } else if (embed === "signed") {
+        window.parent.postMessage({ type: "oneclick:resize", height: height }, "*");
+      }
+    });
+  }
+
+  function applyTheme(theme) {
+    if (theme === "dark" || theme === "light") document.documentElement.dataset.theme = theme;
+  }
+
+  async function startEmbed() {
+    if (!embed) return;
+    scheduleRenewal(panel.dataset.expiresIn || 600);
+    if ("ResizeObserver" in window) new ResizeObserver(fitFrame).observe(document.getElementById("main"));
+    new MutationObserver(fitFrame).observe(dialog, { attributes: true, attributeFilter: ["open"] });
+    if (embed !== "pipedrive") { // the signed embed's host may pass its theme on
+      window.addEventListener("message", function (event) {
+        if (event.source === window.parent && event.data && event.data.type === "oneclick:theme") applyTheme(event.data.theme);
+      });
+      fitFrame();
+      return;
+    }
+    if (!window.AppExtensionsSDK) return; // the SDK's file is missing (npm ci not run): no Pipedrive here
+    try {
+      // Pipedrive shows an error unless the panel initializes within 10 s: first thing, with its size.
+      const extension = new window.AppExtensionsSDK({ identifier: panel.dataset.sdkId || undefined });
+      sdk = await extension.initialize({ size: { height: contentHeight() } });
+    } catch (error) {
+      sdk = null;
+      return;
+    }
+    askedHeight = contentHeight();
+    applyTheme(sdk.userSettings && sdk.userSettings.theme);
+    sdk.listen(window.AppExtensionsSDK.Event.USER_SETTINGS_CHANGE, function (message) {
+      const settings = message && message.data && typeof message.data === "object" ? message.data : message;
+      applyTheme(settings && settings.theme);
+    });
+    fitFrame();
+  }
+
   window.addEventListener("pagehide", function () { if (source) source.close(); });
 
+  startEmbed();
   resumeFollowed();
   connect();
   followed.forEach(function (ev) { pollEvent(ev); });

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from buttons.actions import create_member
+from buttons.actions import create_member, rotate_embed_secret
 from buttons.models import Button, Company
 
 DEMO_COMPANY = "737569"
@@ -34,6 +34,13 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.save(update_fields=["password"])
         company = Company.objects.get(external_id=DEMO_COMPANY)
+        # The demo CRM page (buttons.demo_crm) frames the panel from http://localhost:<port>.
+        crm_origin = f"http://localhost:{urlsplit(settings.DEMO_BASE_URL).port or 80}"
+        if crm_origin not in company.allowed_origins():
+            company.embed_origins = "\n".join([*company.allowed_origins(), crm_origin])
+            company.save(update_fields=["embed_origins"])
+        if not company.embed_secret:
+            rotate_embed_secret(company)
         hook = f"{settings.DEMO_BASE_URL.rstrip('/')}/demo/automation"
         buttons: list[dict[str, Any]] = [
             {"label": "Create invoice", "url": f"{hook}?scenario=progress", "resource": "deal",
@@ -68,4 +75,5 @@ class Command(BaseCommand):
             "Demo data ready.\n"
             f"  user:  demo / oneclick-demo    open {base}/panel/deal/42/\n"
             f"  admin: admin / oneclick-admin  open {base}/admin/\n"
+            f"  inside a CRM:                  open {crm_origin}/demo/crm/\n"
         )

@@ -1,0 +1,152 @@
+"""The panel inside a CRM: Pipedrive's custom panel and the signed embed for any other host.
+
+The CRM vouches for its user with a signed token (buttons.embedding). The page then works without a
+cookie (third-party cookies are blocked in Safari and Firefox, and soon everywhere): it carries a
+short-lived bearer credential (buttons.access.issue_access) that static/panel.js sends with every API
+call and the live stream, and renews at /pipedrive/session/ or /embed/session/ before it ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from buttons import access, actions, embedding
+from buttons.models import Member
+from buttons.records import Record
+from messaging import reads
+from messaging.web import RESOURCE_LABELS, record_title
+from oneclick.framing import framed_by
+
+NOT_INSTALLED = "OneClick is not installed for this company"
+
+
+def _note(request: HttpRequest, origins: Iterable[str], heading: str, sentence: str, *, status: int,
+          install: bool = False) -> HttpResponse:
+    """A sentence inside the frame, and nothing of any company."""
+    context = {"heading": heading, "sentence": sentence, "status": status,
+               "install_url": reverse("pipedrive-install") if install else None}
+    return framed_by(render(request, "embed/refused.html", context, status=status), origins)
+
+
+def _refused(request: HttpRequest, origins: Iterable[str], sentence: str) -> HttpResponse:
+    return _note(request, origins, "OneClick cannot open here", sentence, status=401)
+
+
+def _panel(request: HttpRequest, member: Member, record: Record, selected_ids: list[str], *, mode: str,
+           origins: Iterable[str], sdk_id: str = "") -> HttpResponse:
+    if not member.is_active:
+        return _note(request, origins, "OneClick is uninstalled for you", access.UNINSTALLED, status=403,
+                     install=mode == "pipedrive")
+    token, expires_in = access.issue_access(member)
+    response = render(request, "embed/panel.html", {
+        "member": member,
+        "resource": record.resource,
+        "resource_label": RESOURCE_LABELS[record.resource],
+        "object_id": record.object_id,
+        "is_list": record.is_list,
+        "view": record.view,
+        "title": record_title(record.resource, record.object_id),
+        "buttons": reads.panel_state(member.user, record.resource, record.object_id),
+        "live_mode": "poll" if request.GET.get("live") == "poll" else "stream",
+        "embed": {
+            "mode": mode, "access": token, "expires_in": expires_in, "sdk_id": sdk_id,
+            "session_url": reverse("pipedrive-session" if mode == "pipedrive" else "embed-session"),
+            "selected_ids": ",".join(selected_ids),
+        },
+    })
+    response["Cache-Control"] = "no-store"  # it holds a credential
+    return framed_by(response, origins)
+
+
+@require_GET
+def pipedrive_panel(request: HttpRequest) -> HttpResponse:
+    """GET /pipedrive/panel/: the custom panel URL registered in Pipedrive's Developer Hub."""
+    origins = settings.EMBED_FRAME_ANCESTORS
+    query = request.GET
+    try:
+        crm = embedding.pipedrive_user(query.get("token"), user_id=query.get("userId"),
+                                       company_id=query.get("companyId"))
+        # Custom panels live in details views; a list view, should Pipedrive open one, is the list's log.
+        view = "list" if query.get("view") == "list" else "details"
+        record, selected = embedding.embed_record(query.get("resource"), view, query.get("selectedIds"))
+    except embedding.Refused as exc:
+        return _refused(request, origins, str(exc))
+    company = access.installed_company(crm.company_id)
+    if company is None:
+        return _note(request, origins, NOT_INSTALLED,
+                     f"{NOT_INSTALLED}. A Pipedrive admin of the company installs it once for everyone.",
+                     status=200, install=True)
+    member = actions.join_from_crm(company, crm.user_id)
+    return _panel(request, member, record, selected, mode="pipedrive", origins=origins,
+                  sdk_id=(query.get("id") or "")[:200])
+
+
+@require_GET
+def embed_panel(request: HttpRequest) -> HttpResponse:
+    """GET /embed/panel/?token=: the panel for any other host, which signs the token with the company's
+    embed secret; only the company's listed origins may frame it."""
+    token = request.GET.get("token")
+    try:
+        grant = embedding.embed_grant(token)
+    except embedding.Refused as exc:
+        return _refused(request, embedding.framing_origins(token), str(exc))
+    member = actions.join_from_crm(grant.company, grant.user.user_id, grant.user.name)
+    return _panel(request, member, grant.record, grant.selected_ids, mode="signed",
+                  origins=grant.company.allowed_origins())
+
+
+class _TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=4096, trim_whitespace=True)
+
+
+class _SessionView(APIView):
+    """POST {"token": <the CRM's signed token>} -> {"access", "expires_in"}: a fresh bearer credential."""
+
+    authentication_classes: list = []  # the token in the body is the credential; no cookie, no CSRF
+    permission_classes = [AllowAny]
+
+    def member(self, token: str) -> Member | None:
+        raise NotImplementedError
+
+    def post(self, request: Request) -> Response:
+        body = _TokenSerializer(data=request.data)
+        if not body.is_valid():
+            return Response({"detail": embedding.NO_TOKEN}, status=401)
+        try:
+            member = self.member(body.validated_data["token"])
+        except embedding.Refused as exc:
+            return Response({"detail": str(exc)}, status=401)
+        if member is None:
+            return Response({"detail": f"{NOT_INSTALLED}."}, status=401)
+        if not member.is_active:
+            return Response({"detail": access.UNINSTALLED}, status=401)
+        token, expires_in = access.issue_access(member)
+        return Response({"access": token, "expires_in": expires_in}, headers={"Cache-Control": "no-store"})
+
+
+class PipedriveSessionView(_SessionView):
+    """POST /pipedrive/session/ with the token of the SDK's get_signed_token command."""
+
+    def member(self, token: str) -> Member | None:
+        crm = embedding.pipedrive_user(token, check_query=False)
+        company = access.installed_company(crm.company_id)
+        return actions.join_from_crm(company, crm.user_id) if company else None
+
+
+class EmbedSessionView(_SessionView):
+    """POST /embed/session/ with a fresh token from the host (the panel asks it by postMessage)."""
+
+    def member(self, token: str) -> Member | None:
+        grant = embedding.embed_grant(token)
+        return actions.join_from_crm(grant.company, grant.user.user_id, grant.user.name)

@@ -1,0 +1,112 @@
+/* The host side of an embedded OneClick panel, as the demo CRM (buttons/demo_crm.py) plays it; the
+ * browser tests' host pages load it too.
+ *
+ * Two hosts, picked by the frame's data-host:
+ * - "pipedrive": answers what Pipedrive's app-extensions SDK sends from the frame, as Pipedrive does.
+ *   Each message is {id, payload: {type: "command" | "listener" | "track", command, args, event}} with a
+ *   MessagePort for the answer ({data} or {error}); a listener's port later carries its events.
+ * - "signed": the signed embed's small protocol: the panel posts {type: "oneclick:resize", height}
+ *   and {type: "oneclick:token-request"}; the host answers {type: "oneclick:token", token} (and may post
+ *   {type: "oneclick:theme", theme}).
+ * A fresh token comes from the host's own server (data-token-url), never from the page itself.
+ * Everything the panel asked for is listed in #host-log, and kept in window.oneclickHost.received.
+ */
+(function () {
+  "use strict";
+
+  const frame = document.getElementById("crm-panel");
+  if (!frame) return;
+  const host = frame.dataset.host;
+  const appOrigin = frame.dataset.appOrigin;
+  const hostLog = document.getElementById("host-log");
+  const themeButton = document.getElementById("crm-theme");
+  const settingsPorts = []; // Pipedrive: the SDK's user_settings_change listeners
+  let theme = frame.dataset.theme === "dark" ? "dark" : "light";
+  const received = [];
+  window.oneclickHost = { received: received };
+
+  function note(text, detail) {
+    received.push(Object.assign({ text: text }, detail || {}));
+    if (!hostLog) return;
+    const item = document.createElement("li");
+    item.textContent = new Date().toLocaleTimeString() + "  " + text;
+    hostLog.appendChild(item);
+    hostLog.scrollTop = hostLog.scrollHeight;
+  }
+
+  function setHeight(height) {
+    const value = Number(height);
+    if (value >= 100 && value <= 750) frame.style.height = value + "px";
+  }
+
+  async function freshToken() {
+    const response = await fetch(frame.dataset.tokenUrl, { headers: { Accept: "application/json" } });
+    const data = await response.json();
+    if (!response.ok || typeof data.token !== "string") throw new Error(data.detail || "No token");
+    return data.token;
+  }
+
+  function answerPipedrive(payload, port) {
+    if (payload.type === "track") { note("track " + payload.event, { kind: "track", event: payload.event }); return; }
+    if (payload.type === "listener") {
+      note("listen " + payload.event, { kind: "listener", event: payload.event });
+      if (payload.event === "user_settings_change" && port) settingsPorts.push(port);
+      return;
+    }
+    if (payload.type !== "command" || !port) return;
+    const args = payload.args || {};
+    note(payload.command + (Object.keys(args).length ? " " + JSON.stringify(args) : ""),
+      { kind: "command", command: payload.command, args: args });
+    if (payload.command === "initialize") {
+      setHeight(args.size && args.size.height);
+      port.postMessage({ data: {} });
+    } else if (payload.command === "resize") {
+      setHeight(args.height);
+      port.postMessage({ data: {} });
+    } else if (payload.command === "get_signed_token") {
+      freshToken().then(function (token) { port.postMessage({ data: { token: token } }); },
+        function (error) { port.postMessage({ error: error.message }); });
+    } else {
+      port.postMessage({ error: "The demo CRM does not do " + payload.command + "." });
+    }
+  }
+
+  function answerSigned(data) {
+    if (data.type === "oneclick:resize") {
+      note("resize " + data.height, { kind: "resize", height: data.height });
+      setHeight(data.height);
+    } else if (data.type === "oneclick:token-request") {
+      note("token request", { kind: "token-request" });
+      freshToken().then(function (token) {
+        frame.contentWindow.postMessage({ type: "oneclick:token", token: token }, appOrigin);
+      }, function () { /* no answer: the panel says its session ended */ });
+    }
+  }
+
+  window.addEventListener("message", function (event) {
+    // Only the panel's own frame, from the app's origin, is listened to.
+    if (event.source !== frame.contentWindow || event.origin !== appOrigin) return;
+    const data = event.data;
+    if (!data || typeof data !== "object") return;
+    if (host === "pipedrive" && data.payload && typeof data.payload === "object") {
+      answerPipedrive(data.payload, event.ports && event.ports[0]);
+    } else if (host === "signed" && typeof data.type === "string") {
+      answerSigned(data);
+    }
+  });
+
+  function setTheme(next) {
+    theme = next;
+    document.documentElement.dataset.crmTheme = theme;
+    if (themeButton) themeButton.textContent = theme === "dark" ? "Light theme" : "Dark theme";
+    if (host === "pipedrive") {
+      settingsPorts.forEach(function (port) { port.postMessage({ data: { theme: theme } }); });
+    } else {
+      frame.contentWindow.postMessage({ type: "oneclick:theme", theme: theme }, appOrigin);
+    }
+    note("theme " + theme + " sent", { kind: "theme", theme: theme });
+  }
+
+  if (themeButton) themeButton.addEventListener("click", function () { setTheme(theme === "dark" ? "light" : "dark"); });
+  window.oneclickHost.setTheme = setTheme;
+})();
