@@ -30,7 +30,7 @@ from buttons.access import (
 )
 from buttons.admin_pages import ButtonPages
 from buttons.models import Button, ClickEvent, Company, Member
-from buttons.signing import generate_secret, mask_secret
+from buttons.signing import EMBED_SECRET_PREFIX, generate_secret, mask_secret
 from messaging import reads
 from messaging.models import Message
 
@@ -378,17 +378,125 @@ class ClickEventAdmin(ReadOnlyAdmin):
 # --- Companies and members (superusers; a company admin sees only their own) -------------------
 
 
+EMBED_SECRET_SESSION_KEY = "oneclick_new_embed_secret"  # noqa: S105 - a session key
+EMBED_SECRET_ACTIONS = (
+    ("keep", "Keep the current embed secret"),
+    ("generate", "Generate a new embed secret (tokens signed with the old one stop working)"),
+    ("remove", "Remove the embed secret (no other CRM can show the panel)"),
+)
+
+
+class CompanyAdminForm(forms.ModelForm):
+    embed_secret_action = forms.ChoiceField(
+        label="Embed secret", choices=EMBED_SECRET_ACTIONS, initial="keep", required=False, widget=forms.RadioSelect)
+
+    class Meta:
+        model = Company
+        fields = ("name", "external_id", "embed_origins")
+        widgets = {"embed_origins": forms.Textarea(attrs={"rows": 3, "cols": 60, "placeholder": "https://app.hubspot.com"})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.generated_secret: str | None = None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        action = cleaned.get("embed_secret_action") or "keep"
+        if action == "generate":
+            self.generated_secret = self.instance.embed_secret = generate_secret(EMBED_SECRET_PREFIX, size=32)
+        elif action == "remove":
+            self.instance.embed_secret = ""
+        return cleaned
+
+
 @admin.register(Company)
 class CompanyAdmin(CompanyScopedAdmin):
+    """Superusers manage every company; a company admin sees and edits their own company's name and
+    its embedding (the embed secret and the origins allowed to frame the panel)."""
+
+    form = CompanyAdminForm
     company_field = "pk"
-    list_display = ("name", "external_id")
+    list_display = ("name", "external_id", "installed_members")
     search_fields = ("name", "external_id")
+    fieldsets = (
+        ("Company", {"fields": ("name", "external_id", "installed_members")}),
+        ("Embedding in other CRMs", {
+            "fields": ("current_embed_secret", "embed_secret_action", "embed_origins", "embed_help"),
+            "description": "Any web page can show the OneClick panel in a frame (HubSpot, Salesforce, an intranet): "
+            "its server signs a short token with this secret and opens /embed/panel/?token=… .",
+        }),
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Company | None = None) -> Any:
+        # The CRM's company id is the company's identity in every token: only a superuser changes it.
+        fixed = () if request.user.is_superuser else ("external_id",)
+        return (*fixed, "installed_members", "current_embed_secret", "embed_help")
+
+    # A company admin needs no Django permission on companies: the queryset already holds only theirs.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return may_use_admin(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return may_use_admin(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return may_use_admin(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    @admin.display(description="Active members")
+    def installed_members(self, obj: Company | None) -> str:
+        if obj is None or obj.pk is None:
+            return "-"
+        active = obj.members.filter(is_active=True).count()
+        return f"{active} active" + ("" if active else " (OneClick counts as not installed)")
+
+    @admin.display(description="Current embed secret")
+    def current_embed_secret(self, obj: Company | None) -> str:
+        return mask_secret(obj.embed_secret) if obj and obj.embed_secret else "No embed secret"
+
+    @admin.display(description="How to sign")
+    def embed_help(self, obj: Company | None) -> str:
+        company_id = obj.external_id if obj else "<company id>"
+        return format_html(
+            '<span class="help">A JWT signed HS256 with the key the secret encodes (the base64 after '
+            "<code>oce_</code>), with the claims <code>companyId</code> ({}), <code>userId</code>, "
+            "<code>resource</code>, <code>view</code>, <code>selectedIds</code>, <code>exp</code> (at most 15 "
+            "minutes ahead) and optionally <code>name</code>. The README shows it in Python and Node.</span>",
+            company_id,
+        )
+
+    def save_form(self, request: HttpRequest, form: CompanyAdminForm, change: bool) -> Company:
+        if form.generated_secret:
+            request.session[EMBED_SECRET_SESSION_KEY] = form.generated_secret  # shown once, as the signing secret
+        return super().save_form(request, form, change)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict | None = None) -> HttpResponse:
+        extra_context = dict(extra_context or {})
+        if request.method == "GET":
+            extra_context["new_embed_secret"] = request.session.pop(EMBED_SECRET_SESSION_KEY, None)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def response_change(self, request: HttpRequest, obj: Company) -> HttpResponse:
+        if request.session.get(EMBED_SECRET_SESSION_KEY):
+            return HttpResponseRedirect(reverse("admin:buttons_company_change", args=[obj.pk]))
+        return super().response_change(request, obj)
+
+    def response_add(self, request: HttpRequest, obj: Company, post_url_continue: str | None = None) -> HttpResponse:
+        if request.session.get(EMBED_SECRET_SESSION_KEY):
+            return HttpResponseRedirect(reverse("admin:buttons_company_change", args=[obj.pk]))
+        return super().response_add(request, obj, post_url_continue)
 
 
 @admin.register(Member)
 class MemberAdmin(CompanyScopedAdmin):
-    list_display = ("user", "company", "external_id", "is_company_admin")
-    list_filter = ("is_company_admin",)
+    list_display = ("user", "company", "external_id", "is_company_admin", "is_active")
+    list_filter = ("is_company_admin", "is_active")
     list_select_related = ("user", "company")
     search_fields = ("user__username", "external_id")
 
