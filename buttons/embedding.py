@@ -135,14 +135,24 @@ def embed_grant(token: object) -> EmbedGrant:
 
 
 def framing_origins(token: object) -> list[str]:
-    """Who may frame the refusal of a signed-embed token: the origins of the company it claims to be
-    from, so that company's developers see the sentence in their page (the page shows nothing else)."""
+    """Who may frame the refusal of a signed-embed token: the origins of the company it is from, so that
+    company's developers see the sentence in their page (the page shows nothing else). Only for a token
+    that company's key signed (whatever else is wrong with it): an unsigned claim must not tell which
+    companies exist nor which origins they allow."""
     try:
         company_id = _external_id(_decode(token, None, require=[]), "companyId", "company_id")
     except Refused:
         return []
-    company = Company.objects.filter(external_id=company_id).only("embed_origins").first()
-    return company.allowed_origins() if company else []
+    company = Company.objects.filter(external_id=company_id).only("embed_origins", "embed_secret").first()
+    if company is None or not company.embed_secret:
+        return []
+    try:
+        jwt.decode(token, secret_key_bytes(company.embed_secret, EMBED_SECRET_PREFIX), algorithms=[ALGORITHM],
+                   options={"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False,
+                            "verify_iss": False})
+    except (jwt.PyJWTError, ValueError):
+        return []
+    return company.allowed_origins()
 
 
 def embed_record(resource: object, view: object, selected_ids: object) -> tuple[Record, list[str]]:

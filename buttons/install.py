@@ -46,8 +46,12 @@ def install(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(pipedrive.authorize_url(state))
 
 
-@require_GET
+@csrf_exempt  # GET is the OAuth redirect (its state is the check); DELETE is Pipedrive's server (Basic auth)
+@require_http_methods(["GET", "DELETE"])
 def callback(request: HttpRequest) -> HttpResponse:
+    # Pipedrive sends its uninstall notice to the app's one Callback URL: this one.
+    if request.method == "DELETE":
+        return uninstall(request)
     if not pipedrive.configured():
         return _page(request, NOT_CONFIGURED, 404)
     expected = request.session.pop(STATE_SESSION_KEY, None)  # one use, whatever happens next

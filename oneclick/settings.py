@@ -337,9 +337,11 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous caller gets 401 with a WWW-Authenticate header.
         "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-        # The embedded panel's credential (no cookies inside a CRM's frame); needs no CSRF token.
+        # The embedded panel's credential (no cookies inside a CRM's frame); needs no CSRF token. Before
+        # the session, so a Bearer request decides who it is even when a same-site cookie rides along (as
+        # the live stream does), rather than failing the session's CSRF check.
         "buttons.authentication.BearerAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

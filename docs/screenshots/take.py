@@ -1,6 +1,10 @@
 """Take docs/screenshots/panel.png and log.png (and -dark twins): a seeded throw-away database, the real app, Chromium.
 
     .venv/bin/python docs/screenshots/take.py
+    .venv/bin/python docs/screenshots/take.py --crm http://localhost:8000   # crm.png, crm-dark.png
+
+The second form photographs the demo CRM page of a running `./run` (the panel inside another site's
+frame, answered by the built-in demo automation).
 """
 
 from __future__ import annotations
@@ -97,5 +101,25 @@ def main() -> None:
     print(f"Saved panel.png, log.png and their -dark twins in {out}")
 
 
+def crm(base: str) -> None:
+    from messaging.tests.browser_support import chromium
+
+    out = Path(__file__).parent
+    with chromium() as browser:
+        for scheme, suffix in (("light", ""), ("dark", "-dark")):
+            page = browser.new_page(viewport={"width": 1120, "height": 700}, device_scale_factor=1)
+            page.goto(f"{base.rstrip('/')}/demo/crm/?theme={scheme}")
+            frame = page.frame_locator("#crm-panel")
+            frame.get_by_role("button", name="Create invoice", exact=True).click()
+            frame.locator(".btn-status", has_text="Invoice").wait_for(timeout=15000)
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(out / f"crm{suffix}.png"))
+            page.close()
+    print(f"Saved crm.png and crm-dark.png in {out}")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--crm"]:
+        crm(sys.argv[2] if len(sys.argv) > 2 else "http://localhost:8000")
+    else:
+        main()

@@ -433,33 +433,38 @@ def test_an_uninstalled_member_is_refused_in_the_signed_embed(keys: dict[str, by
     assert_shows_nothing(response)
 
 
-EMBED_REFUSALS: dict[str, tuple[Callable[[dict[str, bytes]], str | None], str]] = {
-    "missing token": (lambda k: None, "carries no token"),
-    "not a JWT": (lambda k: "a.b.c", "not a JWT"),
-    "bad signature": (lambda k: embed_token(b"k" * 32), "signature does not match"),
-    "another company's secret": (lambda k: embed_token(k["b"]), "signature does not match"),
-    "expired": (lambda k: embed_token(k["a"], embed_claims(exp=int(time.time()) - 3600)), "expired"),
+# Each: the token, words of the sentence, and whether the company's key signed it (then the company's own
+# origins may frame the sentence, for its developers to read; otherwise nobody may).
+EMBED_REFUSALS: dict[str, tuple[Callable[[dict[str, bytes]], str | None], str, bool]] = {
+    "missing token": (lambda k: None, "carries no token", False),
+    "not a JWT": (lambda k: "a.b.c", "not a JWT", False),
+    "bad signature": (lambda k: embed_token(b"k" * 32), "signature does not match", False),
+    "another company's secret": (lambda k: embed_token(k["b"]), "signature does not match", False),
+    "expired": (lambda k: embed_token(k["a"], embed_claims(exp=int(time.time()) - 3600)), "expired", True),
     "exp too far ahead": (lambda k: embed_token(k["a"], embed_claims(exp=int(time.time()) + 20 * 60)),
-                          "within 15 minutes"),
-    "a day ahead": (lambda k: embed_token(k["a"], embed_claims(exp=int(time.time()) + 86400)), "within 15 minutes"),
+                          "within 15 minutes", True),
+    "a day ahead": (lambda k: embed_token(k["a"], embed_claims(exp=int(time.time()) + 86400)), "within 15 minutes",
+                    True),
     "missing exp": (lambda k: embed_token(k["a"], {key: value for key, value in embed_claims().items()
-                                                   if key != "exp"}), "exp"),
-    "alg none": (lambda k: f"{b64url({'alg': 'none', 'typ': 'JWT'})}.{b64url(embed_claims())}.", "HS256"),
-    "alg HS512": (lambda k: embed_token(k["a"], algorithm="HS512"), "HS256"),
-    "unknown company": (lambda k: embed_token(k["a"], embed_claims(company_id=31337)), "signature does not match"),
-    "no record": (lambda k: embed_token(k["a"], embed_claims(selectedIds="")), "selectedIds"),
-    "bad resource": (lambda k: embed_token(k["a"], embed_claims(resource="lead")), "resource"),
+                                                   if key != "exp"}), "exp", True),
+    "alg none": (lambda k: f"{b64url({'alg': 'none', 'typ': 'JWT'})}.{b64url(embed_claims())}.", "HS256", False),
+    "alg HS512": (lambda k: embed_token(k["a"], algorithm="HS512"), "HS256", False),
+    "unknown company": (lambda k: embed_token(k["a"], embed_claims(company_id=31337)), "signature does not match",
+                        False),
+    "no record": (lambda k: embed_token(k["a"], embed_claims(selectedIds="")), "selectedIds", True),
+    "bad resource": (lambda k: embed_token(k["a"], embed_claims(resource="lead")), "resource", True),
 }
 
 
 @pytest.mark.parametrize("case", list(EMBED_REFUSALS))
 def test_a_bad_signed_embed_token_is_a_401_that_shows_nothing(keys: dict[str, bytes], case: str) -> None:
-    make_token, words = EMBED_REFUSALS[case]
+    make_token, words, signed = EMBED_REFUSALS[case]
     response = embed_panel(make_token(keys))
     assert response.status_code == 401
     assert words in refusal_sentence(response)
     assert_shows_nothing(response)
     assert "X-Frame-Options" not in response
+    assert csp(response)["frame-ancestors"] == ([CRM_ORIGIN] if signed else ["'none'"])
     assert Member.objects.count() == 2
 
 
