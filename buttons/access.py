@@ -29,6 +29,7 @@ COMPANY_ADMIN_PERMISSIONS = (
 )
 NOT_A_MEMBER = "You are not a member of any company."
 UNINSTALLED = "OneClick was uninstalled for you in Pipedrive. Install it again to use its buttons."
+DEACTIVATED = "Your OneClick account is deactivated. Ask your company's OneClick admin."
 
 
 def member_for(user: AbstractBaseUser) -> Member:
@@ -46,6 +47,16 @@ def member_for(user: AbstractBaseUser) -> Member:
 def company_of(user_id: int) -> int | None:
     """The company id of an active member, or None: for callers without the user object (the stream)."""
     return Member.objects.filter(user_id=user_id, is_active=True).values_list("company_id", flat=True).first()
+
+
+def refusal_of(member: Member) -> str | None:
+    """Why a member the CRM vouches for may not use OneClick, or None: Pipedrive uninstalled the app for
+    them, or an operator deactivated their account."""
+    if not member.is_active:
+        return UNINSTALLED
+    if not member.user.is_active:
+        return DEACTIVATED
+    return None
 
 
 def installed_company(external_id: str) -> Company | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
@@ -36,3 +37,14 @@ def bearer_token(header: str) -> str | None:
         return None
     token = token.strip()
     return token if token and len(token) <= 500 else ""
+
+
+class BearerScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema names the credential (registered by being defined)."""
+
+    target_class = "buttons.authentication.BearerAuthentication"
+    name = "embedBearer"
+
+    def get_security_definition(self, auto_schema: object) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer",
+                "description": "The embedded panel's credential, from POST /pipedrive/session/ or /embed/session/."}

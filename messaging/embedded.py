@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -35,7 +36,8 @@ def _note(request: HttpRequest, origins: Iterable[str], heading: str, sentence: 
           install: bool = False) -> HttpResponse:
     """A sentence inside the frame, and nothing of any company."""
     context = {"heading": heading, "sentence": sentence, "status": status,
-               "install_url": reverse("pipedrive-install") if install else None}
+               "install_url": reverse("pipedrive-install") if install else None,
+               "pipedrive": request.path.startswith("/pipedrive/")}
     return framed_by(render(request, "embed/refused.html", context, status=status), origins)
 
 
@@ -45,9 +47,10 @@ def _refused(request: HttpRequest, origins: Iterable[str], sentence: str) -> Htt
 
 def _panel(request: HttpRequest, member: Member, record: Record, selected_ids: list[str], *, mode: str,
            origins: Iterable[str], sdk_id: str = "") -> HttpResponse:
-    if not member.is_active:
-        return _note(request, origins, "OneClick is uninstalled for you", access.UNINSTALLED, status=403,
-                     install=mode == "pipedrive")
+    refusal = access.refusal_of(member)
+    if refusal is not None:
+        return _note(request, origins, "OneClick is not available to you", refusal, status=403,
+                     install=mode == "pipedrive" and refusal == access.UNINSTALLED)
     token, expires_in = access.issue_access(member)
     response = render(request, "embed/panel.html", {
         "member": member,
@@ -107,7 +110,19 @@ def embed_panel(request: HttpRequest) -> HttpResponse:
 
 
 class _TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(max_length=4096, trim_whitespace=True)
+    token = serializers.CharField(max_length=4096, trim_whitespace=True, help_text="The CRM's signed token (a JWT).")
+
+
+class _AccessSerializer(serializers.Serializer):
+    access = serializers.CharField(help_text="Send as `Authorization: Bearer <access>`; needs no CSRF token.")
+    expires_in = serializers.IntegerField(help_text="Seconds it lasts (at most 900); renew before.")
+
+
+SESSION_SCHEMA = extend_schema(
+    request=_TokenSerializer,
+    responses={200: _AccessSerializer, 401: OpenApiResponse(description="The token is missing or fails a check; "
+                                                            "`detail` says which.")},
+)
 
 
 class _SessionView(APIView):
@@ -129,12 +144,15 @@ class _SessionView(APIView):
             return Response({"detail": str(exc)}, status=401)
         if member is None:
             return Response({"detail": f"{NOT_INSTALLED}."}, status=401)
-        if not member.is_active:
-            return Response({"detail": access.UNINSTALLED}, status=401)
+        refusal = access.refusal_of(member)
+        if refusal is not None:
+            return Response({"detail": refusal}, status=401)
         token, expires_in = access.issue_access(member)
         return Response({"access": token, "expires_in": expires_in}, headers={"Cache-Control": "no-store"})
 
 
+@extend_schema_view(post=extend_schema(summary="A bearer credential for Pipedrive's custom panel"))
+@SESSION_SCHEMA
 class PipedriveSessionView(_SessionView):
     """POST /pipedrive/session/ with the token of the SDK's get_signed_token command."""
 
@@ -144,6 +162,8 @@ class PipedriveSessionView(_SessionView):
         return actions.join_from_crm(company, crm.user_id) if company else None
 
 
+@extend_schema_view(post=extend_schema(summary="A bearer credential for the signed embed"))
+@SESSION_SCHEMA
 class EmbedSessionView(_SessionView):
     """POST /embed/session/ with a fresh token from the host (the panel asks it by postMessage)."""
 

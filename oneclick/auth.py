@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.settings import api_settings
 
+from buttons import pipedrive
 from oneclick.throttling import AddressThrottle
 
 TOO_MANY = "Too many sign-in attempts from your address; please wait a minute and try again."
@@ -47,6 +48,10 @@ class TokenView(ObtainAuthToken):
 
 class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        # People who came through the Pipedrive app have no password here: the install signs them in.
+        return {**super().get_context_data(**kwargs), "pipedrive_sign_in": pipedrive.configured()}
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if over_budget(request):

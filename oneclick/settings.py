@@ -370,6 +370,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Buttons on CRM records that fire webhooks, and the messages automations send back.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Operation ids as "auth_token_create", not "api_auth_token_create", now that /pipedrive/session/
+    # and /embed/session/ (the embedded panel's credential) are in the schema beside /api/.
+    "SCHEMA_PATH_PREFIX": r"/api/",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

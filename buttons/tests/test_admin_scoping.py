@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
-from buttons.models import Button, ClickEvent, Member
+from buttons.models import Button, ClickEvent, Company, Member
 from buttons.tests.helpers import make_event, make_message
 from messaging.models import Message
 
@@ -132,12 +132,37 @@ def test_a_staff_user_who_is_no_longer_company_admin_sees_nothing(admin_member: 
         assert client.get(url).status_code == 403, url
 
 
-def test_company_and_member_pages_are_not_for_company_admins(admin_member: Member, world: World) -> None:
+def test_a_company_admin_sees_only_their_own_company_and_no_members(
+    admin_member: Member, outsider: Member, world: World
+) -> None:
     client = logged_in(admin_member.user)
-    assert client.get("/admin/buttons/company/").status_code == 403
+    listing = client.get("/admin/buttons/company/").content.decode()
+    assert admin_member.company.name in listing and "Other Inc" not in listing
+    assert client.get(f"/admin/buttons/company/{admin_member.company_id}/change/").status_code == 200
+    # Another company's page does not exist for them (the admin redirects to its index with a notice).
+    other = client.get(f"/admin/buttons/company/{outsider.company_id}/change/")
+    assert other.status_code == 302 and "Other Inc" not in other.content.decode()
+    assert client.get("/admin/buttons/company/add/").status_code == 403
+    assert client.post(f"/admin/buttons/company/{admin_member.company_id}/delete/", {"post": "yes"}).status_code == 403
     assert client.get("/admin/buttons/member/").status_code == 403
-    index = client.get("/admin/").content.decode()
-    assert "Companies" not in index and "Other Inc" not in index
+
+
+def test_a_company_admin_sets_up_the_embed_but_not_the_crm_id(admin_member: Member) -> None:
+    client = logged_in(admin_member.user)
+    url = f"/admin/buttons/company/{admin_member.company_id}/change/"
+    response = client.post(url, {"name": "Acme", "external_id": "111111", "embed_origins": "https://crm.acme.test",
+                                 "embed_secret_action": "generate", "_save": "Save"})
+    assert response.status_code == 302
+    company = Company.objects.get(pk=admin_member.company_id)
+    assert company.external_id == "737569"  # read-only for them: the company's identity in every token
+    assert company.allowed_origins() == ["https://crm.acme.test"] and company.embed_secret.startswith("oce_")
+    shown = client.get(url).content.decode()
+    assert company.embed_secret in shown  # shown once, right after saving
+    assert company.embed_secret not in client.get(url).content.decode()
+    refused = client.post(url, {"name": "Acme", "embed_origins": "https://crm.acme.test; script-src *",
+                                "embed_secret_action": "keep", "_save": "Save"})
+    assert refused.status_code == 200 and "is not an origin" in refused.content.decode()
+    assert Company.objects.get(pk=admin_member.company_id).allowed_origins() == ["https://crm.acme.test"]
 
 
 def test_a_company_admin_creates_buttons_in_their_own_company(

@@ -60,7 +60,7 @@ class Host:
                     token = host.pipedrive_token() if "pipedrive" in query else host.embed_token()
                     self._send(json.dumps({"token": token}), "application/json")
                 elif path in ("/pipedrive", "/signed"):
-                    self._send(host.page(path.strip("/")), "text/html")
+                    self._send(host.page(path.strip("/"), expired="expired" in query), "text/html")
                 else:
                     self.send_error(404)
 
@@ -79,8 +79,8 @@ class Host:
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
-    def pipedrive_token(self) -> str:
-        return jwt.encode({"userId": int(USER), "companyId": int(COMPANY), "exp": int(time.time()) + 300},
+    def pipedrive_token(self, lifetime: int = 300) -> str:
+        return jwt.encode({"userId": int(USER), "companyId": int(COMPANY), "exp": int(time.time()) + lifetime},
                           PIPEDRIVE_SECRET, algorithm="HS256")
 
     def embed_token(self) -> str:
@@ -89,10 +89,11 @@ class Host:
         key = secret_key_bytes(self.company.embed_secret, EMBED_SECRET_PREFIX)
         return jwt.encode(claims, key, algorithm="HS256")
 
-    def page(self, kind: str) -> str:
+    def page(self, kind: str, expired: bool = False) -> str:
         if kind == "pipedrive":
             query = {"resource": "deal", "view": "details", "selectedIds": "42", "id": "panel-7f3a", "userId": USER,
-                     "companyId": COMPANY, "theme": "light", "token": self.pipedrive_token()}
+                     "companyId": COMPANY, "theme": "light",
+                     "token": self.pipedrive_token(-60 if expired else 300)}
             src = f"{self.app}/pipedrive/panel/?{urlencode(query)}"
         else:
             src = f"{self.app}/embed/panel/?{urlencode({'token': self.embed_token()})}"
@@ -188,6 +189,9 @@ def crm(db: None, automation: Automation) -> Member:
 @pytest.fixture
 def context(browser: Any) -> Iterator[Any]:
     ctx = browser.new_context(viewport={"width": 900, "height": 900})
+    # What the frame said and which calls failed: printed with a failure's captured output.
+    ctx.on("console", lambda message: print("console:", message.type, message.text))
+    ctx.on("response", lambda response: response.status >= 400 and print("HTTP", response.status, response.url))
     yield ctx
     ctx.close()
 
@@ -312,3 +316,16 @@ def test_signed_embed_in_a_listed_origin_only(crm: Member, host: Host, automatio
         assert "Create invoice" not in (child.content() if child.url.startswith("http") else "")
     finally:
         other.close()
+
+
+def test_a_refused_pipedrive_panel_still_initializes_so_pipedrive_shows_its_sentence(
+    crm: Member, host: Host, context: Any
+) -> None:
+    host.company = crm.company
+    page = context.new_page()
+    page.goto(f"http://localhost:{HOST_PORT}/pipedrive?expired")
+    frame = page.frame_locator("#crm-panel")
+    frame.get_by_text("This panel's token has expired").wait_for()
+    assert frame.get_by_role("button", name="Create invoice", exact=True).count() == 0
+    init = wait_until(lambda: received(page, "command", "initialize"))
+    assert 100 <= init[0]["args"]["size"]["height"] <= 750

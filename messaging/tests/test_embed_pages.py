@@ -203,6 +203,16 @@ def test_an_uninstalled_member_is_refused(buttons: dict[str, Button], teammate: 
     assert session.status_code == 401 and "access" not in session.json()
 
 
+def test_a_user_the_operator_deactivated_is_refused(buttons: dict[str, Button], teammate: Member) -> None:
+    teammate.user.is_active = False
+    teammate.user.save(update_fields=["is_active"])
+    token = pd_token(pd_claims(user_id=1108048))
+    assert new_session(token).status_code == 401
+    response = pd_panel(token, user_id="1108048")
+    assert response.status_code == 403 and "Your OneClick account is deactivated" in response.content.decode()
+    assert_shows_nothing(response)
+
+
 # --- The bearer credential --------------------------------------------------------------------------
 
 
