@@ -24,7 +24,7 @@ from buttons.access import (
 )
 from buttons.models import LIST_OBJECT_ID, TEST_OBJECT_ID, Button, ClickEvent, Company, Member
 from buttons.records import MAX_OBJECT_ID_LENGTH, is_object_id
-from buttons.signing import EMBED_SECRET_PREFIX, generate_secret
+from buttons.signing import generate_embed_secret
 from messaging import reads
 from oneclick.logs import events
 
@@ -144,7 +144,7 @@ def uninstall_from_pipedrive(company_id: str, user_id: str) -> bool:
 
 def rotate_embed_secret(company: Company) -> str:
     """A new embed secret for the company (shown once to the admin); tokens signed with the old one stop."""
-    company.embed_secret = generate_secret(EMBED_SECRET_PREFIX, size=32)
+    company.embed_secret = generate_embed_secret()
     company.save(update_fields=["embed_secret"])
     return company.embed_secret
 

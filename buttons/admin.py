@@ -30,7 +30,7 @@ from buttons.access import (
 )
 from buttons.admin_pages import ButtonPages
 from buttons.models import Button, ClickEvent, Company, Member
-from buttons.signing import EMBED_SECRET_PREFIX, generate_secret, mask_secret
+from buttons.signing import generate_embed_secret, generate_secret, mask_secret
 from messaging import reads
 from messaging.models import Message
 
@@ -403,7 +403,7 @@ class CompanyAdminForm(forms.ModelForm):
         cleaned = super().clean()
         action = cleaned.get("embed_secret_action") or "keep"
         if action == "generate":
-            self.generated_secret = self.instance.embed_secret = generate_secret(EMBED_SECRET_PREFIX, size=32)
+            self.generated_secret = self.instance.embed_secret = generate_embed_secret()
         elif action == "remove":
             self.instance.embed_secret = ""
         return cleaned

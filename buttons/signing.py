@@ -14,9 +14,13 @@ EMBED_SECRET_PREFIX = "oce_"
 
 
 def generate_secret(prefix: str = SECRET_PREFIX, size: int = 24) -> str:
-    """A new random secret in the Standard Webhooks form (24 random bytes, as its reference tools; the
-    embed secret takes 32, the length RFC 7518 asks of an HS256 key, which PyJWT warns below)."""
+    """A new random secret in the Standard Webhooks form (24 random bytes, as its reference tools)."""
     return prefix + base64.b64encode(secrets.token_bytes(size)).decode()
+
+
+def generate_embed_secret() -> str:
+    """A company's embed secret: 32 bytes, the key length RFC 7518 asks of HS256 (PyJWT warns below it)."""
+    return generate_secret(EMBED_SECRET_PREFIX, size=32)
 
 
 def secret_key_bytes(secret: str, prefix: str = SECRET_PREFIX) -> bytes:

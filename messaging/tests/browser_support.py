@@ -81,6 +81,32 @@ def app_server(database_url: str, *, broker_url: str | None = None, settings: st
         stop_process(proc, log, log_path, timeout=10)
 
 
+@contextmanager
+def orm_beside_playwright() -> Iterator[None]:
+    """Playwright's sync API keeps an event loop running in the test's thread; the ORM calls the tests
+    make beside it are still plain synchronous calls, so Django's async-safety guard is lifted meanwhile."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@contextmanager
+def app_on_test_database(django_db_blocker: Any, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """The app served on the test database, streaming live updates when Redis is set (CI), else polling."""
+    from conftest import database_url_for_subprocess
+
+    with django_db_blocker.unblock():
+        database_url = database_url_for_subprocess()
+    with app_server(database_url, broker_url=os.environ.get("CELERY_BROKER_URL"), extra_env=extra_env) as base:
+        yield base
+
+
 def stop_process(proc: subprocess.Popen, log: Any, log_path: Path, timeout: float) -> None:
     """Stop a helper process (killed if it does not stop in time) and remove its log."""
     proc.terminate()

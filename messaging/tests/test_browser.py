@@ -21,9 +21,8 @@ from django.db import connection
 
 from buttons.models import Button, ClickEvent, Member
 from buttons.tests.helpers import make_event
-from conftest import database_url_for_subprocess
 from messaging.models import Message
-from messaging.tests.browser_support import CHROMIUM, app_server, chromium, log_in
+from messaging.tests.browser_support import CHROMIUM, app_on_test_database, chromium, log_in, orm_beside_playwright
 from messaging.tests.reading_helpers import message
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -114,24 +113,14 @@ class Automation:
 
 @pytest.fixture(scope="module", autouse=True)
 def _orm_beside_playwright() -> Iterator[None]:
-    # Playwright's sync API keeps an event loop running in this thread; the ORM calls the tests make
-    # beside it are still plain synchronous calls, so Django's async-safety guard is lifted here only.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    yield
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with orm_beside_playwright():
+        yield
 
 
 @pytest.fixture(scope="module")
 def app_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
-    with django_db_blocker.unblock():
-        database_url = database_url_for_subprocess()
-    broker = os.environ.get("CELERY_BROKER_URL")  # Redis in CI: live updates stream; else the page polls
     # One reader signs in many times a minute here, from one address: more than sign-in's budget.
-    with app_server(database_url, broker_url=broker, extra_env={"LOGIN_RATE": "1000/minute"}) as base:
+    with app_on_test_database(django_db_blocker, {"LOGIN_RATE": "1000/minute"}) as base:
         yield base
 
 

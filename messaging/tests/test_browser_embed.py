@@ -25,8 +25,7 @@ import pytest
 from buttons.actions import create_member, rotate_embed_secret
 from buttons.models import Button, ClickEvent, Member
 from buttons.signing import EMBED_SECRET_PREFIX, secret_key_bytes
-from conftest import database_url_for_subprocess
-from messaging.tests.browser_support import CHROMIUM, app_server, chromium, free_port
+from messaging.tests.browser_support import CHROMIUM, app_on_test_database, chromium, free_port, orm_beside_playwright
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -139,22 +138,15 @@ class Automation:
 
 @pytest.fixture(scope="module", autouse=True)
 def _orm_beside_playwright() -> Iterator[None]:
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    yield
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with orm_beside_playwright():
+        yield
 
 
 @pytest.fixture(scope="module")
 def app_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
-    with django_db_blocker.unblock():
-        database_url = database_url_for_subprocess()
     env = {"PIPEDRIVE_JWT_SECRET": PIPEDRIVE_SECRET, "EMBED_FRAME_ANCESTORS": f"http://localhost:{HOST_PORT}",
            "EMBED_ACCESS_SECONDS": str(ACCESS_SECONDS)}
-    with app_server(database_url, broker_url=os.environ.get("CELERY_BROKER_URL"), extra_env=env) as base:
+    with app_on_test_database(django_db_blocker, env) as base:
         yield base
 
 
