@@ -1,6 +1,7 @@
 """Click (202) to webhook arrival on the production stack: steady, burst and noisy neighbours.
 
-    .venv/bin/python bench/click_to_webhook.py [--scenario steady|burst|neighbours|all] [--seconds 20]
+    .venv/bin/python bench/click_to_webhook.py [--scenario steady|burst|drain|neighbours|all] [--seconds 20]
+        [--steady-rate 32] [--receiver process|thread]
 
 The stack of the fault tests (oneclick/tests/stack.py: gunicorn with 2 uvicorn workers, one delivery
 worker process with -P gevent -c 2000, a housekeeping worker, beat, a PostgreSQL and a Redis of its own)
@@ -17,6 +18,10 @@ against a receiver on 127.0.0.1 that notes when each click's webhook arrives and
 - neighbours: company A floods a 30 s automation with 1,000 clicks while company B clicks 5 times a
   second to an instant one: B's click -> webhook p99, against B alone earlier in the same run (goal:
   within 2x).
+
+The receiver runs in a process of its own (bench/receiver.py, one event loop), so the moment a webhook
+arrives is not noted late by the bench's own threads; `--receiver thread` uses the fault tests'
+thread-per-connection receiver inside the bench process instead (the figures before 2026-12-01).
 """
 
 from __future__ import annotations
@@ -25,18 +30,95 @@ import argparse
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import machine, paced
+from bench.common import ROOT, VENV_BIN, free_port, machine, paced
 from oneclick.tests import stack as harness
+
+
+class Receiver:
+    """What the scenarios ask of the receiver, in either process."""
+
+    url: str
+
+    def arrivals(self) -> dict[str, float]:
+        raise NotImplementedError
+
+    def set_delay(self, path: str, seconds: float) -> None:
+        raise NotImplementedError
+
+    def peak_in_flight(self) -> int:
+        raise NotImplementedError
+
+
+class ThreadReceiver(Receiver):
+    def __init__(self, hooks: Receiver) -> None:
+        self.hooks, self.url = hooks, hooks.url
+
+    def arrivals(self) -> dict[str, float]:
+        with self.hooks.lock:
+            return dict(self.hooks.arrived)
+
+    def set_delay(self, path: str, seconds: float) -> None:
+        self.hooks.delays[path] = seconds
+
+    def peak_in_flight(self) -> int:
+        return self.hooks.peak_in_flight
+
+
+class ProcessReceiver(Receiver):
+    def __init__(self, base: str) -> None:
+        self.base, self.url = base, f"{base}/hook"
+
+    def _state(self) -> dict:
+        return requests.get(f"{self.base}/_arrivals", timeout=30).json()
+
+    def arrivals(self) -> dict[str, float]:
+        return self._state()["arrived"]
+
+    def set_delay(self, path: str, seconds: float) -> None:
+        requests.put(f"{self.base}/_delays", json={path: seconds}, timeout=5).raise_for_status()
+
+    def peak_in_flight(self) -> int:
+        return self._state()["peak_in_flight"]
+
+
+@contextmanager
+def receiver(kind: str) -> Iterator[Receiver]:
+    if kind == "thread":
+        with harness.hooks_server() as hooks:
+            yield ThreadReceiver(hooks)
+        return
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "uvicorn"), "bench.receiver:app", "--host", "127.0.0.1", "--port", str(port),
+         "--no-access-log", "--log-level", "warning", "--backlog", "4096"], cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                requests.get(f"{base}/_arrivals", timeout=1)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("The receiver did not start") from None
+                time.sleep(0.1)
+        yield ProcessReceiver(base)
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -60,20 +142,28 @@ class Clicker:
             if answer.status == 202:
                 self.accepted[answer.body["event_id"]] = time.time()
 
-    def latencies_ms(self, hooks: harness.Hooks) -> list[float]:
+    def latencies_ms(self, hooks: Receiver) -> list[float]:
         # Arrival minus acceptance: the 202 is sent a moment after the commit, so a webhook can beat it.
-        return [max(0.0, hooks.arrived[e] - t) * 1000 for e, t in self.accepted.items() if e in hooks.arrived]
+        arrived = hooks.arrivals()
+        return [max(0.0, arrived[e] - t) * 1000 for e, t in self.accepted.items() if e in arrived]
 
 
-def wait_arrivals(hooks: harness.Hooks, ids: list[str], timeout: float) -> None:
+def wait_arrivals(hooks: Receiver, ids: list[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(e not in hooks.arrived for e in ids):
-        time.sleep(0.2)
+    while time.monotonic() < deadline:
+        arrived = hooks.arrivals()
+        if all(e in arrived for e in ids):
+            return
+        time.sleep(0.5)
 
 
-def steady(stack: harness.Stack, hooks: harness.Hooks, company: harness.Company, seconds: float) -> None:
+def steady(stack: harness.Stack, hooks: Receiver, company: harness.Company, seconds: float,
+           rate: float = 0.0) -> None:
+    """32 users clicking back to back (rate 0: as fast as the server answers), or together `rate` clicks
+    a second on a fixed schedule (an open loop: 32 users clicking once a second is rate 32)."""
     clicker = Clicker(stack, company)
     stop = time.monotonic() + seconds
+    counter = iter(range(10**9))
 
     def user(n: int) -> None:
         while time.monotonic() < stop:
@@ -81,21 +171,26 @@ def steady(stack: harness.Stack, hooks: harness.Hooks, company: harness.Company,
 
     started = time.monotonic()
     with ThreadPoolExecutor(32) as pool:
-        list(pool.map(user, range(32)))
+        if rate:
+            paced(rate, int(rate * seconds), lambda: clicker.click(record=str(next(counter) % 32)), pool)
+        else:
+            list(pool.map(user, range(32)))
     elapsed = time.monotonic() - started
     wait_arrivals(hooks, list(clicker.accepted), 30)
     lat = clicker.latencies_ms(hooks)
 
     base = direct_baseline(hooks, company, seconds / 2)
-    print(f"steady: {len(clicker.accepted) / elapsed:.0f} clicks/s accepted ({clicker.statuses}); click -> webhook"
-          f" p50 {quantile(lat, 0.5):.1f} ms, p99 {quantile(lat, 0.99):.1f} ms (goal p50 < 20, p99 < 100)")
+    pace = f"paced at {rate:g} clicks/s" if rate else "back to back"
+    print(f"steady ({pace}): {len(clicker.accepted) / elapsed:.0f} clicks/s accepted ({clicker.statuses});"
+          f" click -> webhook p50 {quantile(lat, 0.5):.1f} ms, p99 {quantile(lat, 0.99):.1f} ms"
+          f" (goal p50 < 20, p99 < 100)")
     print(f"  baseline, a requests.Session loop straight to the receiver (32 threads): p50 "
           f"{quantile(base, 0.5):.1f} ms, p99 {quantile(base, 0.99):.1f} ms")
 
 
-def burst(stack: harness.Stack, hooks: harness.Hooks, company: harness.Company, clicks: int, seconds: float,
+def burst(stack: harness.Stack, hooks: Receiver, company: harness.Company, clicks: int, seconds: float,
           answer_after: float) -> None:
-    hooks.delays["/burst"] = answer_after
+    hooks.set_delay("/burst", answer_after)
     clicker = Clicker(stack, company)
     peak_mb = 0.0
     done = threading.Event()
@@ -122,10 +217,10 @@ def burst(stack: harness.Stack, hooks: harness.Hooks, company: harness.Company, 
           f" click -> webhook p50 {quantile(lat, 0.5):.1f} ms, p99 {quantile(lat, 0.99):.1f} ms (goal < 250),"
           f" {len(lat)} arrived; sampled events: {states}")
     print(f"  delivery worker peak memory {peak_mb:.0f} MB (goal < 400); most deliveries in flight at once:"
-          f" {hooks.peak_in_flight}")
+          f" {hooks.peak_in_flight()}")
 
 
-def direct_baseline(hooks: harness.Hooks, company: harness.Company, seconds: float) -> list[float]:
+def direct_baseline(hooks: Receiver, company: harness.Company, seconds: float) -> list[float]:
     """Request times of a plain requests.Session loop from 32 threads posting a click's payload."""
     body = json.dumps({"identifier": company.button, "resource": "deal", "view": "details", "userId": "1",
                        "companyId": "737569", "selectedIds": "42", "fields": None,
@@ -150,7 +245,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def drain(stack: harness.Stack, hooks: harness.Hooks, company: harness.Company, clicks: int) -> None:
+def drain(stack: harness.Stack, hooks: Receiver, company: harness.Company, clicks: int) -> None:
     stack.kill("worker", signal.SIGTERM)
     clicker = Clicker(stack, company)
     with ThreadPoolExecutor(32) as pool:
@@ -159,7 +254,8 @@ def drain(stack: harness.Stack, hooks: harness.Hooks, company: harness.Company, 
     before = cpu_seconds(stack.procs["worker"].pid)
     wait_arrivals(hooks, list(clicker.accepted), 60)
     used = cpu_seconds(stack.procs["worker"].pid) - before
-    arrivals = sorted(hooks.arrived[e] for e in clicker.accepted if e in hooks.arrived)
+    arrived = hooks.arrivals()
+    arrivals = sorted(arrived[e] for e in clicker.accepted if e in arrived)
     span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else float("nan")
     base = direct_baseline(hooks, company, 10)
     print(f"drain: {len(arrivals)} of {clicks} queued clicks delivered by one process in {span:.1f} s:"
@@ -167,8 +263,8 @@ def drain(stack: harness.Stack, hooks: harness.Hooks, company: harness.Company, 
     print(f"  baseline, a requests.Session loop straight to the receiver (32 threads): {len(base) / 10:.0f} requests/s")
 
 
-def neighbours(stack: harness.Stack, hooks: harness.Hooks, seconds: float) -> None:
-    hooks.delays["/slow"] = 30.0
+def neighbours(stack: harness.Stack, hooks: Receiver, seconds: float) -> None:
+    hooks.set_delay("/slow", 30.0)
     a = harness.set_up_company(stack, hooks.url.replace("/hook", "/slow"), company="100001", username="acme")
     b = harness.set_up_company(stack, hooks.url.replace("/hook", "/fast"), company="100002", username="bravo")
     alone = Clicker(stack, b)
@@ -195,14 +291,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scenario", default="all", choices=["steady", "burst", "drain", "neighbours", "all"])
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--receiver", default="process", choices=["process", "thread"])
+    parser.add_argument("--steady-rate", type=float, default=0.0,
+                        help="clicks a second for the steady scenario (default: 32 users back to back)")
     args = parser.parse_args()
-    print(f"Machine: {machine()}")
-    with harness.services() as (folder, postgres, redis), harness.hooks_server() as hooks:
+    print(f"Machine: {machine()}; receiver: {args.receiver}")
+    with harness.services() as (folder, postgres, redis), receiver(args.receiver) as hooks:
         stack = harness.Stack(folder, postgres.url, redis.url, extra_env={"DATABASE_POOL_MAX": "20"})
         stack.start()
         try:
             if args.scenario in ("steady", "all"):
-                steady(stack, hooks, harness.set_up_company(stack, hooks.url), args.seconds)
+                steady(stack, hooks, harness.set_up_company(stack, hooks.url), args.seconds, args.steady_rate)
             if args.scenario in ("burst", "all"):
                 company = harness.set_up_company(stack, hooks.url.replace("/hook", "/burst"), company="200001",
                                                  username="burst")
