@@ -287,11 +287,27 @@ def neighbours(stack: harness.Stack, hooks: Receiver, seconds: float) -> None:
           f" ratio {ratio:.2f} (goal <= 2); A: {flood.statuses}")
 
 
+def renice_group(pgid: int, niceness: int) -> int:
+    """Lower the CPU priority of every process in a group (gunicorn and its workers); how many."""
+    changed = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            os.setpriority(os.PRIO_PROCESS, int(stat.parent.name), niceness)
+            changed += 1
+    return changed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scenario", default="all", choices=["steady", "burst", "drain", "neighbours", "all"])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--receiver", default="process", choices=["process", "thread"])
+    parser.add_argument("--web-nice", type=int, default=0,
+                        help="run the web processes at this niceness (deliveries first when the CPU is short)")
     parser.add_argument("--steady-rate", type=float, default=0.0,
                         help="clicks a second for the steady scenario (default: 32 users back to back)")
     args = parser.parse_args()
@@ -299,6 +315,8 @@ def main() -> None:
     with harness.services() as (folder, postgres, redis), receiver(args.receiver) as hooks:
         stack = harness.Stack(folder, postgres.url, redis.url, extra_env={"DATABASE_POOL_MAX": "20"})
         stack.start()
+        if args.web_nice:
+            print(f"  web processes at nice {args.web_nice}: {renice_group(stack.procs['web'].pid, args.web_nice)}")
         try:
             if args.scenario in ("steady", "all"):
                 steady(stack, hooks, harness.set_up_company(stack, hooks.url), args.seconds, args.steady_rate)

@@ -97,6 +97,13 @@ EMBED_FRAME_ANCESTORS: list[str] = env.list(
 # The panel's bearer credential inside a frame (no cookies there): renewed before it ends.
 EMBED_ACCESS_SECONDS: int = min(env.int("EMBED_ACCESS_SECONDS", default=600), 900)
 WEBHOOK_CONNECT_TIMEOUT = 5.0
+# The cycle collector's thresholds in Celery workers, after freezing start-up's objects (oneclick.celery).
+try:
+    WORKER_GC_THRESHOLDS: tuple[int, ...] = tuple(env.list("WORKER_GC_THRESHOLDS", cast=int, default=[50000, 50, 50]))
+except ValueError:
+    WORKER_GC_THRESHOLDS = ()
+if not 1 <= len(WORKER_GC_THRESHOLDS) <= 3 or min(WORKER_GC_THRESHOLDS) < 1:
+    raise ImproperlyConfigured("WORKER_GC_THRESHOLDS must be one to three positive whole numbers, e.g. 50000,50,50.")
 WEBHOOK_TOTAL_TIMEOUT = 40.0
 
 INSTALLED_APPS = [
