@@ -41,3 +41,22 @@ def test_local_mode_needs_nothing() -> None:
 def test_a_bad_boolean_fails_at_start_up() -> None:
     result = run_check(DJANGO_SECRET_KEY="x" * 50, WEBHOOK_ALLOW_PRIVATE_NETWORKS="yes please")
     assert result.returncode != 0
+
+
+def test_bad_collector_thresholds_stop_the_start_with_a_sentence() -> None:
+    for value in ("fast", "0,10,10", "1,2,3,4"):
+        result = run_check(ONECLICK_LOCAL="true", WORKER_GC_THRESHOLDS=value)
+        assert result.returncode != 0, value
+        assert "WORKER_GC_THRESHOLDS must be one to three positive whole numbers" in result.stderr
+
+
+def test_a_worker_freezes_start_up_and_collects_less_often() -> None:
+    # The worker_ready handler, run as Celery runs it once the worker is up.
+    script = ("import gc, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'oneclick.settings'); "
+              "import django; django.setup(); from celery.signals import worker_ready; import oneclick.celery; "
+              "worker_ready.send(sender=None); print(gc.get_threshold(), gc.get_freeze_count() > 10000)")
+    clean = {k: v for k, v in os.environ.items() if k != "WORKER_GC_THRESHOLDS"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env={**clean, "ONECLICK_LOCAL": "true", "DJANGO_SETTINGS_MODULE": "oneclick.settings"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[0] == "(50000, 50, 50) True"
