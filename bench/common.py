@@ -120,9 +120,9 @@ def insert_open_events(cursor: object, button_id: int, company_id: int, user_id:
         """
         INSERT INTO buttons_clickevent (id, button_id, company_id, user_id, resource, view, object_id,
             selected_ids, fields, payload, created_at, window_ends_at, custom_message_count, delivery,
-            attempts, error)
+            attempts, error, is_test)
         SELECT gen_random_uuid(), %s, %s, %s, 'deal', 'details', (g %% 5000)::text, '[]', NULL, '{}',
-            now(), now() + %s::interval, 0, 'delivered', 1, ''
+            now(), now() + %s::interval, 0, 'delivered', 1, '', false
         FROM generate_series(1, %s) AS g
         RETURNING id
         """,
