@@ -49,8 +49,9 @@ def _panel(request: HttpRequest, member: Member, record: Record, selected_ids: l
            origins: Iterable[str], sdk_id: str = "") -> HttpResponse:
     refusal = access.refusal_of(member)
     if refusal is not None:
-        return _note(request, origins, "OneClick is not available to you", refusal, status=403,
-                     install=mode == "pipedrive" and refusal == access.UNINSTALLED)
+        uninstalled = refusal == access.UNINSTALLED
+        heading = "OneClick is not installed for you" if uninstalled else "OneClick is not available to you"
+        return _note(request, origins, heading, refusal, status=403, install=mode == "pipedrive" and uninstalled)
     token, expires_in = access.issue_access(member)
     response = render(request, "embed/panel.html", {
         "member": member,
