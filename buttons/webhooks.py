@@ -119,6 +119,12 @@ def _session(allow_private: bool) -> requests.Session:
                 user_agent_override=USER_AGENT,
             )
         )
+        # requests keeps 10 connections per host and pools for 10 hosts; most buttons post to a handful
+        # of hosts (Make's, Zapier's), hundreds of deliveries at once each: beyond 10, every delivery
+        # paid a new TCP and TLS handshake and urllib3 logged "pool is full" for each. Kept for reuse
+        # instead (never blocking: a delivery beyond the pool opens a connection of its own).
+        for adapter in session.adapters.values():
+            adapter.init_poolmanager(settings.WEBHOOK_POOL_HOSTS, settings.WEBHOOK_POOL_PER_HOST, block=False)
         _sessions[allow_private] = session
     return session
 

@@ -97,6 +97,9 @@ EMBED_FRAME_ANCESTORS: list[str] = env.list(
 # The panel's bearer credential inside a frame (no cookies there): renewed before it ends.
 EMBED_ACCESS_SECONDS: int = min(env.int("EMBED_ACCESS_SECONDS", default=600), 900)
 WEBHOOK_CONNECT_TIMEOUT = 5.0
+# Keep-alive connections the delivery worker keeps to automation hosts (buttons.webhooks).
+WEBHOOK_POOL_HOSTS: int = env.int("WEBHOOK_POOL_HOSTS", default=100)
+WEBHOOK_POOL_PER_HOST: int = env.int("WEBHOOK_POOL_PER_HOST", default=500)
 # The cycle collector's thresholds in Celery workers, after freezing start-up's objects (oneclick.celery).
 try:
     WORKER_GC_THRESHOLDS: tuple[int, ...] = tuple(env.list("WORKER_GC_THRESHOLDS", cast=int, default=[50000, 50, 50]))
