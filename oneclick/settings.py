@@ -75,6 +75,19 @@ MAX_CUSTOM_MESSAGES = 10
 DELIVERY_COMPANY_CAP: int = env.int("DELIVERY_COMPANY_CAP", default=75 if LOCAL_MODE else 1500)
 if DELIVERY_COMPANY_CAP < 1:
     raise ImproperlyConfigured("DELIVERY_COMPANY_CAP must be at least 1.")
+WEBHOOK_CONNECT_TIMEOUT = 5.0
+WEBHOOK_TOTAL_TIMEOUT = 40.0
+# Keep-alive connections the delivery worker keeps to automation hosts (buttons.webhooks).
+WEBHOOK_POOL_HOSTS: int = env.int("WEBHOOK_POOL_HOSTS", default=100)
+WEBHOOK_POOL_PER_HOST: int = env.int("WEBHOOK_POOL_PER_HOST", default=500)
+# The cycle collector's thresholds in Celery workers, after freezing start-up's objects (oneclick.celery).
+try:
+    WORKER_GC_THRESHOLDS: tuple[int, ...] = tuple(env.list("WORKER_GC_THRESHOLDS", cast=int, default=[50000, 50, 50]))
+except ValueError:
+    WORKER_GC_THRESHOLDS = ()
+if not 1 <= len(WORKER_GC_THRESHOLDS) <= 3 or min(WORKER_GC_THRESHOLDS) < 1:
+    raise ImproperlyConfigured("WORKER_GC_THRESHOLDS must be one to three positive whole numbers, e.g. 50000,50,50.")
+
 # --- Embedding in the CRM (buttons.embedding, buttons.pipedrive) -------------------------------------
 # The Pipedrive app's OAuth client (Developer Hub); the panel's JWT is signed with the client secret
 # unless Pipedrive was given a separate JWT secret. PUBLIC_URL is this app as the internet sees it,
@@ -95,19 +108,7 @@ EMBED_FRAME_ANCESTORS: list[str] = env.list(
     default=["https://*.pipedrive.com", "http://localhost:*"] if LOCAL_MODE else ["https://*.pipedrive.com"],
 )
 # The panel's bearer credential inside a frame (no cookies there): renewed before it ends.
-EMBED_ACCESS_SECONDS: int = min(env.int("EMBED_ACCESS_SECONDS", default=600), 900)
-WEBHOOK_CONNECT_TIMEOUT = 5.0
-# Keep-alive connections the delivery worker keeps to automation hosts (buttons.webhooks).
-WEBHOOK_POOL_HOSTS: int = env.int("WEBHOOK_POOL_HOSTS", default=100)
-WEBHOOK_POOL_PER_HOST: int = env.int("WEBHOOK_POOL_PER_HOST", default=500)
-# The cycle collector's thresholds in Celery workers, after freezing start-up's objects (oneclick.celery).
-try:
-    WORKER_GC_THRESHOLDS: tuple[int, ...] = tuple(env.list("WORKER_GC_THRESHOLDS", cast=int, default=[50000, 50, 50]))
-except ValueError:
-    WORKER_GC_THRESHOLDS = ()
-if not 1 <= len(WORKER_GC_THRESHOLDS) <= 3 or min(WORKER_GC_THRESHOLDS) < 1:
-    raise ImproperlyConfigured("WORKER_GC_THRESHOLDS must be one to three positive whole numbers, e.g. 50000,50,50.")
-WEBHOOK_TOTAL_TIMEOUT = 40.0
+EMBED_ACCESS_SECONDS: int = min(max(env.int("EMBED_ACCESS_SECONDS", default=600), 10), 900)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -400,7 +401,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 # Pipedrive's SDK comes from npm (package.json, package-lock.json; `npm ci`), never copied into the repo.
 SDK_DIR = BASE_DIR / "node_modules" / "@pipedrive" / "app-extensions-sdk" / "dist"
-STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/app-extensions-sdk", SDK_DIR)]
+STATICFILES_DIRS = [BASE_DIR / "static", *([("vendor/app-extensions-sdk", SDK_DIR)] if SDK_DIR.exists() else [])]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Hashed, compressed file names need `collectstatic` first. A production server started without it
 # still serves its pages (the files from their source folders, unhashed) and says so in its log,
