@@ -15,10 +15,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import redis
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from kombu.exceptions import OperationalError as BrokerError
+
+from oneclick.framing import framed_by
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -28,7 +31,7 @@ DATABASE_DOWN = "The database is unavailable right now; please try again in a fe
 BROKER_DOWN = "The message queue (Redis) is unavailable right now; please try again in a few seconds."
 SERVER_ERROR = "Something went wrong on our side; the error was logged. Please try again."
 # Paths that speak JSON (every page elsewhere is HTML).
-JSON_PREFIXES = ("/api/", "/healthz")
+JSON_PREFIXES = ("/api/", "/healthz", "/pipedrive/session/", "/embed/session/", "/pipedrive/uninstall/")
 
 
 def unavailable_sentence(exc: BaseException | None) -> str | None:
@@ -58,6 +61,10 @@ def error_response(request: HttpRequest, sentence: str, status: int) -> HttpResp
                                 status=status)
     if status == 503:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if request.path.startswith("/pipedrive/panel/"):
+        # Shown inside Pipedrive's frame, so the reader sees the sentence rather than a refused frame.
+        # (The signed embed's origins are the company's, which a failing database cannot tell.)
+        response = framed_by(response, settings.EMBED_FRAME_ANCESTORS)
     return response
 
 

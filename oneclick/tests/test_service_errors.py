@@ -48,6 +48,20 @@ def test_a_page_that_meets_a_dead_database_is_a_styled_error_page(admin_member: 
     assert faults.DATABASE_DOWN in body and "panel.css" in body and "Traceback" not in body
 
 
+def test_the_pipedrive_panel_meets_a_dead_database_with_a_page_pipedrive_may_show(db: None) -> None:
+    with mock.patch("buttons.embedding.pipedrive_user", side_effect=DOWN):
+        response = Client().get("/pipedrive/panel/?token=x&userId=1&companyId=2&resource=deal&selectedIds=42")
+    assert response.status_code == 503 and faults.DATABASE_DOWN in response.content.decode()
+    assert "X-Frame-Options" not in response
+    assert "frame-ancestors https://*.pipedrive.com" in response["Content-Security-Policy"]
+
+
+def test_the_embed_session_meets_a_dead_database_with_json(db: None) -> None:
+    with mock.patch("buttons.embedding.embed_grant", side_effect=DOWN):
+        response = APIClient().post("/embed/session/", {"token": "x"}, format="json")
+    assert response.status_code == 503 and response.json() == {"detail": faults.DATABASE_DOWN}
+
+
 def test_a_middleware_that_meets_a_dead_database_still_gets_the_503(admin_member: Member) -> None:
     # The session is saved after the view, by a middleware: handler500 answers for it.
     client = Client(raise_request_exception=False)
