@@ -15,7 +15,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -448,11 +448,18 @@ class CompanyAdmin(CompanyScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.is_superuser
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # One count per company in the same query, not one query per row of the list.
+        return super().get_queryset(request).annotate(
+            active_members=Count("members", filter=Q(members__is_active=True)))
+
     @admin.display(description="Active members")
     def installed_members(self, obj: Company | None) -> str:
         if obj is None or obj.pk is None:
             return "-"
-        active = obj.members.filter(is_active=True).count()
+        active = getattr(obj, "active_members", None)
+        if active is None:  # an object the admin did not load through get_queryset
+            active = obj.members.filter(is_active=True).count()
         return f"{active} active" + ("" if active else " (OneClick counts as not installed)")
 
     @admin.display(description="Current embed secret")
