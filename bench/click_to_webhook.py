@@ -134,7 +134,7 @@ class Clicker:
     def __init__(self, stack: harness.Stack, company: harness.Company) -> None:
         self.stack, self.company = stack, company
         self.accepted: dict[str, float] = {}
-        self.statuses: dict[int, int] = {}
+        self.statuses: dict[int | str, int] = {}
         self.lock = threading.Lock()
         self.local = threading.local()
         self.url = f"{stack.base}/api/buttons/{company.button}/click"
@@ -148,8 +148,8 @@ class Clicker:
             answer = session.post(self.url, json={"resource": "deal", "view": "details", "selectedIds": record},
                                   timeout=30)
             status, event_id = answer.status_code, answer.json().get("event_id") if answer.status_code == 202 else None
-        except (requests.RequestException, ValueError):
-            status, event_id = 0, None
+        except (requests.RequestException, ValueError) as exc:  # counted by what went wrong
+            status, event_id = exc.__class__.__name__, None
         with self.lock:
             self.statuses[status] = self.statuses.get(status, 0) + 1
             if event_id:
