@@ -20,7 +20,7 @@ from django.conf import settings
 
 from buttons.actions import ClickRefused, parse_selected_ids
 from buttons.models import LIST_OBJECT_ID, Company
-from buttons.records import MAX_OBJECT_ID_LENGTH, RESOURCE_NAMES, Record
+from buttons.records import MAX_OBJECT_ID_LENGTH, RESOURCE_NAMES, Record, crm_id
 from buttons.signing import EMBED_SECRET_PREFIX, secret_key_bytes
 
 ALGORITHM = "HS256"
@@ -60,12 +60,10 @@ class EmbedGrant:
 
 def _external_id(claims: dict[str, Any], *names: str) -> str:
     """A CRM id claim: a number or a short printable string (the first of the names that is present)."""
-    value = next((claims[name] for name in names if name in claims), None)
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not 0 < len(value.strip()) <= 64 or not value.isprintable():
+    value = crm_id(next((claims[name] for name in names if name in claims), None))
+    if value is None:
         raise Refused(f"This panel's token is not valid: its {names[0]} claim is missing or not an id.")
-    return value.strip()
+    return value
 
 
 def _decode(token: object, key: str | bytes | None, *, require: list[str]) -> dict[str, Any]:

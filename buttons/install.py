@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from buttons import actions, pipedrive
+from buttons.records import crm_id
 
 STATE_SESSION_KEY = "oneclick_pipedrive_state"
 NOT_CONFIGURED = ("The Pipedrive app is not set up on this server: its operator sets PIPEDRIVE_CLIENT_ID, "
@@ -101,11 +102,11 @@ def uninstall(request: HttpRequest) -> HttpResponse:
         body = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
         body = None
-    ids = [body.get(key) for key in ("company_id", "user_id")] if isinstance(body, dict) else [None, None]
-    if not all(isinstance(v, int | str) and not isinstance(v, bool) and str(v).strip() for v in ids):
+    company_id, user_id = (crm_id(body.get(key)) if isinstance(body, dict) else None
+                           for key in ("company_id", "user_id"))
+    if company_id is None or user_id is None:
         return JsonResponse({"detail": "The body must be JSON with the company_id and user_id to uninstall."},
                             status=400)
-    company_id, user_id = (str(v).strip()[:64] for v in ids)
     if actions.uninstall_from_pipedrive(company_id, user_id):
         detail = f"OneClick is uninstalled for user {user_id} of company {company_id}."
     else:

@@ -13,6 +13,8 @@ from urllib.parse import urlencode, urlsplit
 import requests
 from django.conf import settings
 
+from buttons.records import crm_id
+
 TIMEOUT = (5.0, 10.0)  # connect, read: the user waits on the callback page
 
 
@@ -94,14 +96,13 @@ def current_user(token_answer: dict[str, Any]) -> dict[str, Any]:
     data = _json(response).get("data")
     if response.status_code != 200 or not isinstance(data, dict):
         raise PipedriveError("Pipedrive did not tell who is installing OneClick. Start the installation again.", 502)
-    user_id, company_id = data.get("id"), data.get("company_id")
-    if not all(isinstance(v, int | str) and not isinstance(v, bool) and str(v).strip() for v in (user_id, company_id)):
+    user_id, company_id = crm_id(data.get("id")), crm_id(data.get("company_id"))
+    if user_id is None or company_id is None:
         raise PipedriveError("Pipedrive did not tell who is installing OneClick. Start the installation again.", 502)
 
     def text(key: str) -> str:
         value = data.get(key)
         return value.strip() if isinstance(value, str) else ""
 
-    return {"company_id": str(company_id).strip()[:64], "company_name": text("company_name")[:200],
-            "user_id": str(user_id).strip()[:64], "name": text("name"), "email": text("email"),
-            "is_admin": data.get("is_admin") in (True, 1, "1", "true")}
+    return {"company_id": company_id, "company_name": text("company_name")[:200], "user_id": user_id,
+            "name": text("name"), "email": text("email"), "is_admin": data.get("is_admin") in (True, 1, "1", "true")}

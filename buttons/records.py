@@ -23,6 +23,18 @@ def is_object_id(value: object) -> bool:
     return isinstance(value, str) and 0 < len(value) <= MAX_OBJECT_ID_LENGTH and value.isprintable()
 
 
+def crm_id(value: object) -> str | None:
+    """A CRM's company or user id as it comes in (a token's claim, Pipedrive's answers): a number or 1 to
+    64 printable characters, spaces around it dropped; None for anything else (never cut to fit, which
+    could name someone else)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.isprintable():
+        return None
+    value = value.strip()
+    return value if 0 < len(value) <= MAX_OBJECT_ID_LENGTH else None
+
+
 def view_of(object_id: str) -> str:
     return "list" if object_id == LIST_OBJECT_ID else "details"
 

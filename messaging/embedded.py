@@ -73,6 +73,17 @@ def _panel(request: HttpRequest, member: Member, record: Record, selected_ids: l
     return framed_by(response, origins)
 
 
+def _pipedrive_member(crm: embedding.CrmUser) -> Member | None:
+    """The member a Pipedrive token names (a new user of an installed company joins), or None while the
+    company has not installed OneClick."""
+    company = access.installed_company(crm.company_id)
+    return actions.join_from_crm(company, crm.user_id) if company else None
+
+
+def _embed_member(grant: embedding.EmbedGrant) -> Member:
+    return actions.join_from_crm(grant.company, grant.user.user_id, grant.user.name)
+
+
 @require_GET
 def pipedrive_panel(request: HttpRequest) -> HttpResponse:
     """GET /pipedrive/panel/: the custom panel URL registered in Pipedrive's Developer Hub."""
@@ -86,12 +97,11 @@ def pipedrive_panel(request: HttpRequest) -> HttpResponse:
         record, selected = embedding.embed_record(query.get("resource"), view, query.get("selectedIds"))
     except embedding.Refused as exc:
         return _refused(request, origins, str(exc))
-    company = access.installed_company(crm.company_id)
-    if company is None:
+    member = _pipedrive_member(crm)
+    if member is None:
         return _note(request, origins, NOT_INSTALLED,
                      f"{NOT_INSTALLED}. A Pipedrive admin of the company installs it once for everyone.",
                      status=200, install=True)
-    member = actions.join_from_crm(company, crm.user_id)
     return _panel(request, member, record, selected, mode="pipedrive", origins=origins,
                   sdk_id=(query.get("id") or "")[:200])
 
@@ -105,8 +115,7 @@ def embed_panel(request: HttpRequest) -> HttpResponse:
         grant = embedding.embed_grant(token)
     except embedding.Refused as exc:
         return _refused(request, embedding.framing_origins(token), str(exc))
-    member = actions.join_from_crm(grant.company, grant.user.user_id, grant.user.name)
-    return _panel(request, member, grant.record, grant.selected_ids, mode="signed",
+    return _panel(request, _embed_member(grant), grant.record, grant.selected_ids, mode="signed",
                   origins=grant.company.allowed_origins())
 
 
@@ -158,9 +167,7 @@ class PipedriveSessionView(_SessionView):
     """POST /pipedrive/session/ with the token of the SDK's get_signed_token command."""
 
     def member(self, token: str) -> Member | None:
-        crm = embedding.pipedrive_user(token, check_query=False)
-        company = access.installed_company(crm.company_id)
-        return actions.join_from_crm(company, crm.user_id) if company else None
+        return _pipedrive_member(embedding.pipedrive_user(token, check_query=False))
 
 
 @extend_schema_view(post=extend_schema(summary="A bearer credential for the signed embed"))
@@ -169,5 +176,4 @@ class EmbedSessionView(_SessionView):
     """POST /embed/session/ with a fresh token from the host (the panel asks it by postMessage)."""
 
     def member(self, token: str) -> Member | None:
-        grant = embedding.embed_grant(token)
-        return actions.join_from_crm(grant.company, grant.user.user_id, grant.user.name)
+        return _embed_member(embedding.embed_grant(token))
