@@ -182,6 +182,7 @@ def steady(stack: harness.Stack, hooks: Receiver, company: harness.Company, seco
         while time.monotonic() < stop:
             clicker.click(record=str(n))
 
+    worker_cpu, web_cpu = cpu_seconds(stack.procs["worker"].pid), group_cpu_seconds(stack.procs["web"].pid)
     started = time.monotonic()
     with ThreadPoolExecutor(32) as pool:
         if rate:
@@ -189,6 +190,8 @@ def steady(stack: harness.Stack, hooks: Receiver, company: harness.Company, seco
         else:
             list(pool.map(user, range(32)))
     elapsed = time.monotonic() - started
+    worker_cpu = cpu_seconds(stack.procs["worker"].pid) - worker_cpu
+    web_cpu = group_cpu_seconds(stack.procs["web"].pid) - web_cpu
     wait_arrivals(hooks, list(clicker.accepted), 30)
     lat = clicker.latencies_ms(hooks)
 
@@ -197,6 +200,9 @@ def steady(stack: harness.Stack, hooks: Receiver, company: harness.Company, seco
     print(f"steady ({pace}): {len(clicker.accepted) / elapsed:.0f} clicks/s accepted ({clicker.statuses});"
           f" click -> webhook p50 {quantile(lat, 0.5):.1f} ms, p99 {quantile(lat, 0.99):.1f} ms"
           f" (goal p50 < 20, p99 < 100)")
+    print(f"  CPU while clicking: the delivery worker {worker_cpu / elapsed:.0%} of a core"
+          f" ({worker_cpu / max(1, len(clicker.accepted)) * 1000:.1f} ms a click), the web processes"
+          f" {web_cpu / elapsed:.0%} ({web_cpu / max(1, len(clicker.accepted)) * 1000:.1f} ms a click)")
     print(f"  baseline, a requests.Session loop straight to the receiver (32 threads): p50 "
           f"{quantile(base, 0.5):.1f} ms, p99 {quantile(base, 0.99):.1f} ms")
 
@@ -276,14 +282,34 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def drain(stack: harness.Stack, hooks: Receiver, company: harness.Company, clicks: int) -> None:
+def group_cpu_seconds(pgid: int) -> float:
+    """The CPU time of every process in a group (gunicorn and its workers)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) == pgid:
+                total += cpu_seconds(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def drain(stack: harness.Stack, hooks: Receiver, company: harness.Company, clicks: int,
+          profile: str = "") -> None:
     stack.kill("worker", signal.SIGTERM)
     clicker = Clicker(stack, company)
     with ThreadPoolExecutor(32) as pool:
         list(pool.map(lambda n: clicker.click(record=str(n % 50)), range(clicks)))
     stack.start_worker()
     before = cpu_seconds(stack.procs["worker"].pid)
+    # py-spy samples the worker while it drains (its folded stacks, for a flame graph or a grep).
+    spy = subprocess.Popen([str(VENV_BIN / "py-spy"), "record", "--format", "raw", "--nonblocking", "-r", "200",
+                            "-o", profile, "-p", str(stack.procs["worker"].pid)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if profile else None
     wait_arrivals(hooks, list(clicker.accepted), 60)
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
     used = cpu_seconds(stack.procs["worker"].pid) - before
     arrived = hooks.arrivals()
     arrivals = sorted(arrived[e] for e in clicker.accepted if e in arrived)
@@ -339,6 +365,8 @@ def main() -> None:
     parser.add_argument("--receiver", default="process", choices=["process", "thread"])
     parser.add_argument("--web-nice", type=int, default=0,
                         help="run the web processes at this niceness (deliveries first when the CPU is short)")
+    parser.add_argument("--profile", default="",
+                        help="drain: write py-spy's folded stacks of the delivery worker to this file")
     parser.add_argument("--steady-rate", type=float, default=0.0,
                         help="clicks a second for the steady scenario (default: 32 users back to back)")
     args = parser.parse_args()
@@ -348,6 +376,10 @@ def main() -> None:
         stack.start()
         if args.web_nice:
             print(f"  web processes at nice {args.web_nice}: {renice_group(stack.procs['web'].pid, args.web_nice)}")
+            # Each process of the stack leads a session of its own, and with autogroup scheduling the kernel
+            # shares the CPU between sessions first: a niceness counts only within its session, unless
+            # the session's own is set.
+            Path(f"/proc/{stack.procs['web'].pid}/autogroup").write_text(str(args.web_nice))
         try:
             if args.scenario in ("steady", "all"):
                 steady(stack, hooks, harness.set_up_company(stack, hooks.url), args.seconds, args.steady_rate)
@@ -357,7 +389,7 @@ def main() -> None:
                 burst(stack, hooks, company, 2000, args.seconds, 10.0)
             if args.scenario in ("drain", "all"):
                 drain(stack, hooks, harness.set_up_company(stack, hooks.url.replace("/hook", "/drain"),
-                                                           company="300001", username="drain"), 2000)
+                                                           company="300001", username="drain"), 2000, args.profile)
             if args.scenario in ("neighbours", "all"):
                 neighbours(stack, hooks, args.seconds)
         finally:

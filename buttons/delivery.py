@@ -176,17 +176,17 @@ def _record_outcome(event: ClickEvent, token: uuid.UUID, attempts: int, response
         assert failure is not None
         outcome = {"delivery": "failed", "http_status": None, "duration_ms": failure.duration_ms,
                    "error": str(failure)}
-    with transaction.atomic():
-        # The UPDATE locks the event's row until the message is stored, so the retention purge
-        # (which skips rows changed under it) cannot delete the event in between; if the event is
-        # already gone (its button deleted, or retention after a very late delivery), nothing is
-        # stored: a message must not outlive its event (messages.event has no database constraint).
-        found = ClickEvent.objects.end_claimed(event.pk, token, attempts=attempts, unless_error=INTERRUPTED,
-                                               **outcome)
-        if found and response is not None:
-            messaging.record_response(event, response.status, response.body)
-        elif found:
-            messaging.record_delivery_failure(event, outcome["error"])
+    message = (messaging.response_message(event, response.status, response.body) if response is not None
+               else messaging.failure_message(event, outcome["error"]))
+    # One statement stores the outcome and its message (or neither): the UPDATE locks the event's row
+    # until the message is in, so the retention purge (which skips rows changed under it) cannot delete
+    # the event in between; if the event is already gone (its button deleted, or retention after a very
+    # late delivery), nothing is stored: a message must not outlive its event (messages.event has no
+    # database constraint).
+    found = ClickEvent.objects.end_claimed(event.pk, token, attempts=attempts, unless_error=INTERRUPTED,
+                                           message=message, **outcome)
+    if found and message is not None:
+        messaging.announce(message)
     if not found:
         events.info("delivery_not_recorded", event_id=str(event.pk), reason="the event was deleted")
 

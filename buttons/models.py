@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from buttons.signing import EMBED_SECRET_PREFIX, secret_key_bytes
 from buttons.webhooks import check_destination
-from oneclick.sql import from_row
+from oneclick.sql import from_row, insert_row_if
 
 RESOURCES = (("deal", "Deal"), ("organization", "Organization"), ("person", "Person"))
 VIEWS = (("details", "Details view"), ("list", "List view"))
@@ -244,14 +244,18 @@ class ClickEventManager(models.Manager["ClickEvent"]):
         return event
 
     def end_claimed(self, event_id: object, token: uuid.UUID, *, delivery: str, http_status: int | None,
-                    duration_ms: int | None, attempts: int, error: str, unless_error: str) -> bool:
+                    duration_ms: int | None, attempts: int, error: str, unless_error: str,
+                    message: models.Model | None = None) -> bool:
         """Record a claimed delivery's outcome while the claim is still `token`'s and the click still
-        pending (or failed with `unless_error`, which an outcome overrides). False if not."""
+        pending (or failed with `unless_error`, which an outcome overrides), and with it the outcome's
+        new `message`, atomically (one statement on PostgreSQL). False, and nothing stored, if not."""
         connection = connections[self.db]
         p = self._prep(connection, id=event_id, claimed_by=token)
+        params = [delivery, http_status, duration_ms, attempts, error, p["id"], p["claimed_by"], unless_error]
+        if message is not None:
+            return insert_row_if(message, self._sql(connection)[1], params, using=self.db)
         with connection.cursor() as cursor:
-            cursor.execute(self._sql(connection)[1], [delivery, http_status, duration_ms, attempts, error,
-                                                      p["id"], p["claimed_by"], unless_error])
+            cursor.execute(self._sql(connection)[1], params)
             return cursor.rowcount == 1
 
 

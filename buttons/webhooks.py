@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import socket
 import time
 from dataclasses import dataclass
@@ -119,6 +120,14 @@ def _session(allow_private: bool) -> requests.Session:
                 user_agent_override=USER_AGENT,
             )
         )
+        # Nothing of the process's environment is looked up per request (requests does by default, a
+        # scan of every variable for proxies on each call: 4 % of a delivery's CPU): no proxy, since the
+        # guard pins the receiver's own vetted address and a proxy would resolve the name itself; no
+        # ~/.netrc, whose passwords must never reach a tenant's URL. A custom CA bundle is read once.
+        session.trust_env = False
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            session.verify = bundle
         # requests keeps 10 connections per host and pools for 10 hosts; most buttons post to a handful
         # of hosts (Make's, Zapier's), hundreds of deliveries at once each: beyond 10, every delivery
         # paid a new TCP and TLS handshake and urllib3 logged "pool is full" for each. Kept for reuse

@@ -42,17 +42,20 @@ CLEAR_DELAY_SECONDS = 5  # lets a message being stored while the admin clicks co
 # --- Storing --------------------------------------------------------------------------------------
 
 
-def _store(event: ClickEvent, source: str, message_type: str, content: str, redirect_url: str) -> Message:
+def _new(event: ClickEvent, source: str, message_type: str, content: str, redirect_url: str) -> Message:
+    return Message.about(event, source=source, message_type=message_type, content=content,
+                         redirect_url=redirect_url, created_at=timezone.now())
+
+
+def _store(message: Message) -> Message:
     # insert_row: Message.objects.create() without its per-call machinery (a message per click).
-    message = Message.about(event, source=source, message_type=message_type, content=content,
-                            redirect_url=redirect_url, created_at=timezone.now())
     insert_row(message)
-    _announce(message)
+    announce(message)
     return message
 
 
-def _announce(message: Message) -> None:
-    """Log the stored message and tell open pages once it is committed (live updates)."""
+def announce(message: Message) -> None:
+    """Log a stored message and tell open pages once it is committed (live updates)."""
     events.info("message_stored", event_id=str(message.event_id), message_id=message.pk, source=message.source,
                 message_type=message.message_type, button=message.button_id, company=message.company_id)
     transaction.on_commit(lambda: live.publish_message(message))
@@ -62,23 +65,31 @@ def _logs_responses(button: Button) -> bool:
     return button.messaging_enabled and button.log_http_responses
 
 
-def record_response(event: ClickEvent, status: int, body: str) -> Message | None:
-    """The webhook answered: its response becomes a message when the button logs responses."""
+def response_message(event: ClickEvent, status: int, body: str) -> Message | None:
+    """The message the webhook's response becomes, not yet stored; None when the button does not log
+    responses. The delivery stores it in the statement that records the outcome, then announces it."""
     if not _logs_responses(event.button):
         return None
     content, message_type, redirect = interpret_response(status, body)
-    return _store(event, "http_response", message_type, content, redirect)
+    return _new(event, "http_response", message_type, content, redirect)
 
 
-def record_delivery_failure(event: ClickEvent, error: str) -> Message | None:
-    """The webhook never answered (refused, timed out, blocked): logged as its HTTP response would be.
+def failure_message(event: ClickEvent, error: str) -> Message | None:
+    """The message of a webhook that never answered (refused, timed out, blocked), logged as its HTTP
+    response would be; not yet stored.
 
-    With "Do not log HTTP responses" on, nothing is stored; the page still says the webhook could not
-    be delivered (the event's delivery state), and the admin's click event page shows the error.
+    With "Do not log HTTP responses" on there is none; the page still says the webhook could not be
+    delivered (the event's delivery state), and the admin's click event page shows the error.
     """
     if not _logs_responses(event.button):
         return None
-    return _store(event, "http_response", "error", error, "")
+    return _new(event, "http_response", "error", error, "")
+
+
+def record_delivery_failure(event: ClickEvent, error: str) -> Message | None:
+    """Store and announce a failed delivery's message (failure_message)."""
+    message = failure_message(event, error)
+    return _store(message) if message is not None else None
 
 
 def add_custom_message(data: dict[str, Any]) -> Message:
@@ -185,7 +196,7 @@ def _claim_and_store(
         return None
     message = Message.about(_claimed_event(event_id, row[1:]), id=row[0], source="custom",
                             message_type=message_type, content=content, redirect_url=redirect, created_at=now)
-    _announce(message)
+    announce(message)
     return message
 
 

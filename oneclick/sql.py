@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connections, models
+from django.db import connections, models, transaction
 
 _converters: dict[tuple[tuple[models.Field, ...], str], list[tuple[Any, list[Any]]]] = {}
 
@@ -30,7 +30,27 @@ def from_row(model: type[models.Model], fields: list[models.Field], values: tupl
     return model.from_db(using, [f.attname for f in fields], converted)
 
 
-_inserts: dict[tuple[type[models.Model], str], tuple[str, list[models.Field]]] = {}
+_inserts: dict[tuple[type[models.Model], str], tuple[str, str, list[models.Field]]] = {}
+
+
+def _insert_sql(model: type[models.Model], connection: Any) -> tuple[str, str, list[models.Field]]:
+    """The model's INSERT ... VALUES, the same as INSERT ... SELECT from a `guard` (for insert_row_if),
+    and the fields of their parameters: built once per model and database vendor."""
+    key = (model, connection.vendor)
+    if key not in _inserts:
+        qn = connection.ops.quote_name
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)})"
+        marks, returning = ", ".join(["%s"] * len(fields)), f" RETURNING {qn(model._meta.pk.column)}"
+        # Only the model's own names go into the text; every value is a parameter.
+        _inserts[key] = (f"{head} VALUES ({marks}){returning}",
+                         f"{head} SELECT {marks} FROM guard{returning}", fields)  # noqa: S608
+    return _inserts[key]
+
+
+def _finish(instance: models.Model, pk: Any, using: str) -> None:
+    instance.pk = pk
+    instance._state.adding, instance._state.db = False, using
 
 
 def insert_row(instance: models.Model, using: str = "default") -> None:
@@ -38,19 +58,36 @@ def insert_row(instance: models.Model, using: str = "default") -> None:
 
     For models with an auto primary key, no signal receivers and no save() override (Message).
     """
-    model, connection = type(instance), connections[using]
-    key = (model, connection.vendor)
-    if key not in _inserts:
-        qn = connection.ops.quote_name
-        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-        columns = ", ".join(qn(f.column) for f in fields)
-        marks = ", ".join(["%s"] * len(fields))
-        sql = (f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 - names only
-               f" RETURNING {qn(model._meta.pk.column)}")
-        _inserts[key] = (sql, fields)
-    sql, fields = _inserts[key]
+    connection = connections[using]
+    sql, _, fields = _insert_sql(type(instance), connection)
     params = [f.get_db_prep_save(getattr(instance, f.attname), connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        instance.pk = cursor.fetchone()[0]
-    instance._state.adding, instance._state.db = False, using
+        _finish(instance, cursor.fetchone()[0], using)
+
+
+def insert_row_if(instance: models.Model, guard: str, guard_params: list[Any], using: str = "default") -> bool:
+    """Run `guard` (an UPDATE) and, only if it changed a row, INSERT `instance` as insert_row does,
+    atomically; True if it did.
+
+    On PostgreSQL one statement, `WITH guard AS (<UPDATE> RETURNING 1) INSERT ... SELECT ... FROM guard`:
+    one round trip instead of four (BEGIN, UPDATE, INSERT, COMMIT), and the UPDATE's row lock is held
+    until the insert is in, as in a transaction. Elsewhere (SQLite) the two run in a transaction.
+    """
+    connection = connections[using]
+    insert, insert_after_guard, fields = _insert_sql(type(instance), connection)
+    params = [f.get_db_prep_save(getattr(instance, f.attname), connection) for f in fields]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH guard AS ({guard} RETURNING 1) {insert_after_guard}", [*guard_params, *params])
+            row = cursor.fetchone()
+        if row is not None:
+            _finish(instance, row[0], using)
+        return row is not None
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute(guard, guard_params)
+        if cursor.rowcount != 1:
+            return False
+        cursor.execute(insert, params)
+        _finish(instance, cursor.fetchone()[0], using)
+    return True
