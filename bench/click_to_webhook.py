@@ -136,6 +136,7 @@ class Clicker:
         self.accepted: dict[str, float] = {}
         self.pressed: dict[str, float] = {}  # when each accepted click was sent: what its user waited from
         self.statuses: dict[int | str, int] = {}
+        self.failures: dict[str, str] = {}
         self.lock = threading.Lock()
         self.local = threading.local()
         self.url = f"{stack.base}/api/buttons/{company.button}/click"
@@ -152,6 +153,8 @@ class Clicker:
             status, event_id = answer.status_code, answer.json().get("event_id") if answer.status_code == 202 else None
         except (requests.RequestException, ValueError) as exc:  # counted by what went wrong
             status, event_id = exc.__class__.__name__, None
+            with self.lock:
+                self.failures.setdefault(status, repr(exc)[:300])  # the first of each kind, printed
         with self.lock:
             self.statuses[status] = self.statuses.get(status, 0) + 1
             if event_id:
@@ -210,6 +213,8 @@ def steady(stack: harness.Stack, hooks: Receiver, company: harness.Company, seco
     print(f"steady ({pace}): {len(clicker.accepted) / elapsed:.0f} clicks/s accepted ({clicker.statuses});"
           f" click -> webhook p50 {quantile(lat, 0.5):.1f} ms, p99 {quantile(lat, 0.99):.1f} ms"
           f" (goal p50 < 20, p99 < 100); {early} webhooks arrived before their click's 202 did (counted 0)")
+    for kind, example in clicker.failures.items():
+        print(f"  a failed click ({kind}): {example}")
     print(f"  press (the click sent) -> webhook p50 {quantile(pressed, 0.5):.1f} ms,"
           f" p99 {quantile(pressed, 0.99):.1f} ms")
     print(f"  CPU while clicking: the delivery worker {worker_cpu / elapsed:.0%} of a core"
