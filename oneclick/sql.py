@@ -1,4 +1,5 @@
-"""Two pieces of the ORM without its per-call machinery, for the delivery's hot path.
+"""Pieces of the ORM without its per-call machinery, for the delivery's hot path: a model from a raw
+row, an INSERT, and an INSERT that happens only when a guarding UPDATE does.
 
 Django builds and compiles a query's SQL on every call; for a statement run a hundred times a second
 by one delivery process that was most of its time (docs/decisions.md). These helpers keep the ORM's
