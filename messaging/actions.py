@@ -117,7 +117,7 @@ def add_custom_message(data: dict[str, Any]) -> Message:
     else:
         with transaction.atomic():
             event = _claim_custom_slot(event_id, now)
-            message = _store(event, "custom", message_type, content, redirect) if event else None
+            message = _store(_new(event, "custom", message_type, content, redirect)) if event else None
     if message is None:
         _explain_no_slot(event_id, now)
     return message
