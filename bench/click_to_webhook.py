@@ -207,6 +207,7 @@ def steady(stack: harness.Stack, hooks: Receiver, company: harness.Company, seco
     arrived = hooks.arrivals()
     early = sum(1 for e, t in clicker.accepted.items() if e in arrived and arrived[e] < t)
     pressed = clicker.from_press_ms(hooks)
+    answered = [(clicker.accepted[e] - t) * 1000 for e, t in clicker.pressed.items()]
 
     base = direct_baseline(hooks, company, seconds / 2)
     pace = f"paced at {rate:g} clicks/s" if rate else "back to back"
@@ -216,7 +217,8 @@ def steady(stack: harness.Stack, hooks: Receiver, company: harness.Company, seco
     for kind, example in clicker.failures.items():
         print(f"  a failed click ({kind}): {example}")
     print(f"  press (the click sent) -> webhook p50 {quantile(pressed, 0.5):.1f} ms,"
-          f" p99 {quantile(pressed, 0.99):.1f} ms")
+          f" p99 {quantile(pressed, 0.99):.1f} ms; press -> 202 p50 {quantile(answered, 0.5):.1f} ms,"
+          f" p99 {quantile(answered, 0.99):.1f} ms")
     print(f"  CPU while clicking: the delivery worker {worker_cpu / elapsed:.0%} of a core"
           f" ({worker_cpu / max(1, len(clicker.accepted)) * 1000:.1f} ms a click), the web processes"
           f" {web_cpu / elapsed:.0%} ({web_cpu / max(1, len(clicker.accepted)) * 1000:.1f} ms a click)")

@@ -188,7 +188,9 @@ def _record_outcome(event: ClickEvent, token: uuid.UUID, attempts: int, response
     if found and message is not None:
         messaging.announce(message)
     if not found:
-        events.info("delivery_not_recorded", event_id=str(event.pk), reason="the event was deleted")
+        # Deleted meanwhile (its button, or retention after a very late delivery), or already ended by
+        # this very delivery: a retry after a commit whose answer the database never sent back.
+        events.info("delivery_not_recorded", event_id=str(event.pk), reason="the event was deleted or already ended")
 
 
 # --- Deliveries that never finished ----------------------------------------------------------------

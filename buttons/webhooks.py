@@ -121,9 +121,10 @@ def _session(allow_private: bool) -> requests.Session:
             )
         )
         # Nothing of the process's environment is looked up per request (requests does by default, a
-        # scan of every variable for proxies on each call: 4 % of a delivery's CPU): no proxy, since the
-        # guard pins the receiver's own vetted address and a proxy would resolve the name itself; no
-        # ~/.netrc, whose passwords must never reach a tenant's URL. A custom CA bundle is read once.
+        # scan of every variable for proxies on each call: 4 % of a delivery's CPU). No proxy: the guard
+        # vets the address it connects to, and a proxy resolves plain-HTTP names itself, past the guard
+        # (webhooks need direct outbound access; README). No ~/.netrc: its passwords must never reach a
+        # tenant's URL. A custom CA bundle (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE) is read once.
         session.trust_env = False
         bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
         if bundle:

@@ -267,8 +267,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None  # nobody reads task results
 # Celery keeps a result backend per thread unless told it is thread-safe, and under the gevent pool each
 # greenlet is a thread: every delivery built one only to store nothing, 5 % of the delivery process's CPU
-# (py-spy of bench/click_to_webhook.py --scenario drain). Storing nothing is safe from any thread.
-CELERY_RESULT_BACKEND_THREAD_SAFE = True
+# (py-spy of bench/click_to_webhook.py --scenario drain). Storing nothing is safe from any thread; a real
+# backend, should one ever be set, is not declared so.
+CELERY_RESULT_BACKEND_THREAD_SAFE = CELERY_RESULT_BACKEND is None
 CELERY_TASK_IGNORE_RESULT = True
 # A click must not hang on a dead broker: one quick retry, then the user hears of it (503) within 3 s.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2}

@@ -137,7 +137,10 @@ def test_an_event_that_gets_a_message_while_the_purge_runs_stays(
                        window_ends_at=month_ago + timedelta(seconds=45))
     locked, go = threading.Event(), threading.Event()
 
-    def late_delivery() -> None:  # as deliver_click stores a webhook's answer
+    # A writer that locks the event's row, then stores its message. The delivery does both in one
+    # statement (ClickEventManager.end_claimed), which cannot be paused in between; this one waits
+    # there, so the purge is certain to meet the lock.
+    def late_delivery() -> None:
         try:
             with transaction.atomic():
                 ClickEvent.objects.filter(pk=event.pk).update(delivery="delivered", http_status=200)
