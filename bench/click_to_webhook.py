@@ -17,7 +17,8 @@ against a receiver on 127.0.0.1 that notes when each click's webhook arrives and
   delivery. Baseline (same run): the requests.Session loop from 32 threads straight to the receiver.
 - neighbours: company A floods a 30 s automation with 1,000 clicks while company B clicks 5 times a
   second to an instant one: B's click -> webhook p99, against B alone earlier in the same run (goal:
-  within 2x).
+  within 2x). B clicks for as long as A's deliveries are in flight (A's clicks over `--seconds`, then
+  their answers 30 s later, which the worker records while B clicks), and alone for as long.
 
 The receiver runs in a process of its own (bench/receiver.py, one event loop), so the moment a webhook
 arrives is not noted late by the bench's own threads; `--receiver thread` uses the fault tests'
@@ -343,24 +344,28 @@ def neighbours(stack: harness.Stack, hooks: Receiver, seconds: float) -> None:
     hooks.set_delay("/slow", 30.0)
     a = harness.set_up_company(stack, hooks.url.replace("/hook", "/slow"), company="100001", username="acme")
     b = harness.set_up_company(stack, hooks.url.replace("/hook", "/fast"), company="100002", username="bravo")
+    # While A's deliveries are in flight: its clicks come in over `seconds`, its answers 30 s later.
+    span = seconds + 30.0
     alone = Clicker(stack, b)
     with ThreadPoolExecutor(16) as pool:
-        paced(5, int(5 * seconds), alone.click, pool)
+        paced(5, int(5 * span), alone.click, pool)
     wait_arrivals(hooks, list(alone.accepted), 30)
     flooded = Clicker(stack, b)
     flood = Clicker(stack, a)
     with ThreadPoolExecutor(64) as pool:
         flooding = threading.Thread(target=paced, args=(1000 / seconds, 1000, flood.click, pool))
         flooding.start()
-        paced(5, int(5 * seconds), flooded.click, pool)
+        paced(5, int(5 * span), flooded.click, pool)
         flooding.join()
     wait_arrivals(hooks, list(flooded.accepted), 30)
     before, during = alone.latencies_ms(hooks), flooded.latencies_ms(hooks)
     ratio = quantile(during, 0.99) / max(quantile(before, 0.99), 0.001)
-    print(f"neighbours: B alone p99 {quantile(before, 0.99):.1f} ms (p50 {quantile(before, 0.5):.1f});"
-          f" while A floods a 30 s automation with 1,000 clicks: B p99 {quantile(during, 0.99):.1f} ms"
-          f" (p50 {quantile(during, 0.5):.1f}), {len(during)} of {len(flooded.accepted)} arrived;"
+    print(f"neighbours: B alone p99 {quantile(before, 0.99):.1f} ms (p50 {quantile(before, 0.5):.1f},"
+          f" max {max(before):.1f}); while A floods a 30 s automation with 1,000 clicks: B p99"
+          f" {quantile(during, 0.99):.1f} ms (p50 {quantile(during, 0.5):.1f}, max {max(during):.1f}),"
+          f" {len(during)} of {len(flooded.accepted)} arrived;"
           f" ratio {ratio:.2f} (goal <= 2); A: {flood.statuses}")
+    explain_slowest(stack, hooks, flooded)
 
 
 def main() -> None:
