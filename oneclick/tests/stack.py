@@ -311,7 +311,7 @@ def _lower_session_priority(pid: int, nice: int) -> None:
     niceness then counts only inside its session, so the session's own is set as well."""
     try:
         Path(f"/proc/{pid}/autogroup").write_text(str(nice))
-    except FileNotFoundError:  # no autogroup scheduling: the process's niceness alone decides
+    except OSError:  # no autogroup scheduling here, or not allowed: the process's niceness alone decides
         pass
 
 
