@@ -1,20 +1,23 @@
 """Click (202) to webhook arrival on the production stack: steady, burst and noisy neighbours.
 
     .venv/bin/python bench/click_to_webhook.py [--scenario steady|burst|drain|neighbours|all] [--seconds 20]
-        [--steady-rate 32] [--receiver process|thread]
+        [--steady-rate 32] [--receiver process|thread] [--web-nice 10] [--profile FILE]
 
-The stack of the fault tests (oneclick/tests/stack.py: gunicorn with 2 uvicorn workers, one delivery
+The stack of the fault tests (oneclick/tests/stack.py: gunicorn with 2 uvicorn workers at a lower CPU
+priority than the delivery worker, as deployed (`--web-nice 0` for equal shares), one delivery
 worker process with -P gevent -c 2000, a housekeeping worker, beat, a PostgreSQL and a Redis of its own)
 against a receiver on 127.0.0.1 that notes when each click's webhook arrives and answers after a delay.
 - steady: 32 users clicking continuously, the receiver answers at once: clicks/s and click -> webhook
-  p50/p99. Baseline (same run): a plain requests.Session loop posting the same payloads to the same
-  receiver from 32 threads, its request time p50/p99. Goal: p50 < 20 ms, p99 < 100 ms.
+  p50/p99, press (the click sent) -> webhook and -> 202, each process's CPU per click. Baseline (same
+  run): a plain requests.Session loop posting the same payloads to the same receiver from 32 threads,
+  its request time p50/p99. Goal: p50 < 20 ms, p99 < 100 ms.
 - burst: 2,000 clicks in 20 s to an automation that answers after 10 s: click -> webhook p99 (goal
   < 250 ms), answers recorded as messages, the delivery worker's peak memory (goal < 400 MB) and the
   most deliveries in flight at once.
 - drain: the delivery process's own capacity: with the worker stopped, 2,000 clicks are queued; then
   the worker starts and the bench times first to last arrival (deliveries/s) and the worker's CPU per
-  delivery. Baseline (same run): the requests.Session loop from 32 threads straight to the receiver.
+  delivery (`--profile FILE`: py-spy's folded stacks of the worker meanwhile). Baseline (same run):
+  the requests.Session loop from 32 threads straight to the receiver.
 - neighbours: company A floods a 30 s automation with 1,000 clicks while company B clicks 5 times a
   second to an instant one: B's click -> webhook p99, against B alone earlier in the same run (goal:
   within 2x). B clicks for as long as A's deliveries are in flight (A's clicks over `--seconds`, then
@@ -193,7 +196,7 @@ def steady(stack: harness.Stack, hooks: Receiver, company: harness.Company, seco
         while time.monotonic() < stop:
             clicker.click(record=str(n))
 
-    worker_cpu, web_cpu = cpu_seconds(stack.procs["worker"].pid), group_cpu_seconds(stack.procs["web"].pid)
+    worker_cpu, web_cpu = cpu_seconds(stack.procs["worker"].pid), group_cpu_seconds(stack, "web")
     started = time.monotonic()
     with ThreadPoolExecutor(32) as pool:
         if rate:
@@ -202,7 +205,7 @@ def steady(stack: harness.Stack, hooks: Receiver, company: harness.Company, seco
             list(pool.map(user, range(32)))
     elapsed = time.monotonic() - started
     worker_cpu = cpu_seconds(stack.procs["worker"].pid) - worker_cpu
-    web_cpu = group_cpu_seconds(stack.procs["web"].pid) - web_cpu
+    web_cpu = group_cpu_seconds(stack, "web") - web_cpu
     wait_arrivals(hooks, list(clicker.accepted), 30)
     lat = clicker.latencies_ms(hooks)
     arrived = hooks.arrivals()
@@ -298,20 +301,15 @@ def direct_baseline(hooks: Receiver, company: harness.Company, seconds: float) -
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # ended meanwhile
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """The CPU time of every process in a group (gunicorn and its workers)."""
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) == pgid:
-                total += cpu_seconds(int(stat.parent.name))
-        except (OSError, ValueError):
-            continue
-    return total
+def group_cpu_seconds(stack: harness.Stack, name: str) -> float:
+    return sum(cpu_seconds(pid) for pid in stack.pids(name))
 
 
 def drain(stack: harness.Stack, hooks: Receiver, company: harness.Company, clicks: int,

@@ -67,6 +67,9 @@ def insert_row(instance: models.Model, using: str = "default") -> None:
         _finish(instance, cursor.fetchone()[0], using)
 
 
+_guarded: dict[tuple[str, str], str] = {}
+
+
 def insert_row_if(instance: models.Model, guard: str, guard_params: list[Any], using: str = "default") -> bool:
     """Run `guard` (an UPDATE) and, only if it changed a row, INSERT `instance` as insert_row does,
     atomically; True if it did.
@@ -79,8 +82,11 @@ def insert_row_if(instance: models.Model, guard: str, guard_params: list[Any], u
     insert, insert_after_guard, fields = _insert_sql(type(instance), connection)
     params = [f.get_db_prep_save(getattr(instance, f.attname), connection) for f in fields]
     if connection.vendor == "postgresql":
+        key = (guard, insert_after_guard)
+        if key not in _guarded:  # the same few texts for the process's whole life
+            _guarded[key] = f"WITH guard AS ({guard} RETURNING 1) {insert_after_guard}"
         with connection.cursor() as cursor:
-            cursor.execute(f"WITH guard AS ({guard} RETURNING 1) {insert_after_guard}", [*guard_params, *params])
+            cursor.execute(_guarded[key], [*guard_params, *params])
             row = cursor.fetchone()
         if row is not None:
             _finish(instance, row[0], using)

@@ -405,13 +405,16 @@ class Stack:
             self.kill(name, signal.SIGTERM)
         self.procs.clear()
 
+    def pids(self, name: str) -> set[int]:
+        """A process and the rest of its group (gunicorn's workers, Celery's pool)."""
+        proc = self.procs[name]
+        return {proc.pid, *map(int, subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True,
+                                                  text=True).stdout.split())}
+
     def rss_mb(self, name: str) -> float:
         """Resident memory of a process and its children (gunicorn's workers, Celery's pool)."""
-        proc = self.procs[name]
-        pids = [proc.pid, *map(int, subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True,
-                                                   text=True).stdout.split())]
         total = 0
-        for pid in set(pids):
+        for pid in self.pids(name):
             try:
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                     if line.startswith("VmRSS:"):
