@@ -1,10 +1,19 @@
 """GET /api/stream/<resource>/<object_id>/: server-sent events telling an open panel its log changed.
 
-An async view (served by uvicorn workers) holding one Redis pub/sub subscription per open page. It
-forwards only the fact that a message the user may see arrived (public button, or the user's own
+It forwards only the fact that a message the user may see arrived (public button, or the user's own
 click) or that the user's own read state changed; the page then fetches through the normal API.
-Without Redis (the embedded local mode) it answers 204, which tells EventSource to stop, and the page
-polls instead.
+
+The view is a sync view: the user, the company and the record are checked in one of the web process's
+worker threads like any other request (oneclick.handlers), and that thread's database connection goes
+back to the pool before the first event is sent. The stream itself then runs on the event loop and
+holds no thread and no database connection: what it reads from the database (which of the record's
+buttons are public) comes from a per-process directory shared by every open stream, refreshed at most
+every BUTTONS_FRESH_SECONDS by one query that returns its connection at once. An open panel therefore
+never takes a pooled connection from clicks, sign-in or /healthz, however many panels are open.
+
+It answers 204 (EventSource stops retrying; the page polls) without Redis (the embedded local mode) and
+under a WSGI server (runserver, gunicorn's sync workers), which would read the whole 5-minute stream
+before sending a byte of it.
 """
 
 from __future__ import annotations
@@ -17,6 +26,8 @@ from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.handlers.asgi import ASGIRequest
+from django.db import connections
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from buttons.access import NOT_A_MEMBER, company_of, user_for_access
@@ -29,29 +40,68 @@ logger = logging.getLogger(__name__)
 
 PING_SECONDS = 15  # a comment line keeps proxies from closing an idle stream
 STREAM_SECONDS = 300  # then the browser reconnects: auth and button settings are checked afresh
-BUTTONS_FRESH_SECONDS = 10  # a button made public (or new) is seen within this long
+BUTTONS_FRESH_SECONDS = 10  # a button made public (or private) is seen within this long
+UNKNOWN_BUTTON_RELOAD_SECONDS = 1.0  # a new button's first message: reload, but at most this often
 RETRY_MS = 2000
 
+ButtonKey = tuple[int, str, str]  # company id, resource, view
+ButtonInfo = tuple[str, bool]  # identifier, messages public
 
-class _Buttons:
-    """pk -> (identifier, public) for the company's buttons on this record's resource and view."""
 
-    def __init__(self, company_id: int, resource: str, object_id: str) -> None:
-        self.query = Button.objects.filter(
-            company_id=company_id, resource=resource, view=view_of(object_id)
+def _buttons_of(key: ButtonKey) -> dict[str, ButtonInfo]:
+    """One query for a record view's buttons; the connection is handed back before returning, since
+    this runs in whichever executor thread is free and no stream may keep a connection checked out."""
+    company_id, resource, view = key
+    try:
+        rows = Button.objects.filter(company_id=company_id, resource=resource, view=view).values_list(
+            "pk", "identifier", "messages_public"
         )
-        self.known: dict[str, tuple[str, bool]] = {}
-        self.loaded_at = 0.0
-
-    async def get(self, pk: str) -> tuple[str, bool] | None:
-        if pk not in self.known or time.monotonic() - self.loaded_at > BUTTONS_FRESH_SECONDS:
-            rows = await sync_to_async(list)(self.query.values_list("pk", "identifier", "messages_public"))
-            self.known = {str(b): (str(identifier), public) for b, identifier, public in rows}
-            self.loaded_at = time.monotonic()
-        return self.known.get(pk)
+        return {str(pk): (str(identifier), public) for pk, identifier, public in rows}
+    finally:
+        connections.close_all()
 
 
-def forwardable(data: object, user_id: int, button: tuple[str, bool] | None) -> dict | None:
+class ButtonDirectory:
+    """pk -> (identifier, public) per (company, resource, view), shared by every open stream of a process.
+
+    A message arriving on a record with 500 open panels asks one query at most, not 500: loads of one
+    key are shared while in flight, and their result serves every stream for BUTTONS_FRESH_SECONDS.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[ButtonKey, tuple[float, dict[str, ButtonInfo]]] = {}
+        self._loading: dict[ButtonKey, asyncio.Future[dict[str, ButtonInfo]]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def get(self, key: ButtonKey, pk: str) -> ButtonInfo | None:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # futures belong to one loop (a process has one; tests make several)
+            self._known, self._loading, self._loop = {}, {}, loop
+        loaded_at, buttons = self._known.get(key, (0.0, {}))
+        age = time.monotonic() - loaded_at
+        if age > BUTTONS_FRESH_SECONDS or (pk not in buttons and age > UNKNOWN_BUTTON_RELOAD_SECONDS):
+            buttons = await self._load(key)
+        return buttons.get(pk)
+
+    async def _load(self, key: ButtonKey) -> dict[str, ButtonInfo]:
+        pending = self._loading.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(sync_to_async(_buttons_of, thread_sensitive=False)(key))
+            self._loading[key] = pending
+            pending.add_done_callback(lambda done: self._loaded(key, done))
+        # shield: a stream whose browser left must not cancel the load other streams wait for
+        return await asyncio.shield(pending)
+
+    def _loaded(self, key: ButtonKey, done: asyncio.Future[dict[str, ButtonInfo]]) -> None:
+        self._loading.pop(key, None)
+        if not done.cancelled() and done.exception() is None:
+            self._known[key] = (time.monotonic(), done.result())
+
+
+directory = ButtonDirectory()
+
+
+def forwardable(data: object, user_id: int, button: ButtonInfo | None) -> dict | None:
     """What the user may learn from one pub/sub payload, or None (never about others' private messages)."""
     if not isinstance(data, dict) or button is None:
         return None
@@ -71,7 +121,7 @@ def sse(event: str, data: dict) -> str:
 
 
 async def _events(user_id: int, company_id: int, resource: str, object_id: str) -> AsyncIterator[str]:
-    buttons = _Buttons(company_id, resource, object_id)
+    key: ButtonKey = (company_id, resource, view_of(object_id))
     channel = live.channel_name(company_id, resource, object_id)
     try:
         async with live.subscription(channel, live.company_channel(company_id)) as pubsub:
@@ -88,37 +138,37 @@ async def _events(user_id: int, company_id: int, resource: str, object_id: str) 
                     data = json.loads(raw["data"])
                 except (TypeError, ValueError):
                     continue
-                button = await buttons.get(str(data.get("button"))) if isinstance(data, dict) else None
+                button = await directory.get(key, str(data.get("button"))) if isinstance(data, dict) else None
                 event = forwardable(data, user_id, button)
                 if event is not None:
                     yield sse("log", event)
     except asyncio.CancelledError:  # the browser went away
         raise
-    except Exception:  # noqa: BLE001 - Redis down or gone: the page falls back to polling
+    except Exception:  # noqa: BLE001 - Redis (or the button query) failed: the page falls back to polling
         logger.warning("Live stream for %s stopped", channel, exc_info=True)
         yield sse("unavailable", {})
 
 
-async def _user_of(request: HttpRequest) -> AbstractBaseUser | AnonymousUser | None:
+def _user_of(request: HttpRequest) -> AbstractBaseUser | AnonymousUser | None:
     """The session's user, or the embedded panel's bearer credential's (None: a bad or expired one)."""
     token = bearer_token(request.headers.get("Authorization", ""))
     if token is None:
-        return await request.auser()
-    return await sync_to_async(user_for_access)(token)
+        return request.user
+    return user_for_access(token)
 
 
-async def stream(request: HttpRequest, resource: str, object_id: str) -> HttpResponse:
-    user = await _user_of(request)
+def stream(request: HttpRequest, resource: str, object_id: str) -> HttpResponse:
+    user = _user_of(request)
     if user is None:
         return JsonResponse({"detail": EXPIRED}, status=401, headers={"WWW-Authenticate": "Bearer"})
     if not user.is_authenticated:
         return JsonResponse({"detail": "Authentication credentials were not provided."}, status=403)
     if Record.parse(resource, object_id) is None:
         raise Http404("Unknown record.")
-    company_id = await sync_to_async(company_of)(user.pk)
+    company_id = company_of(user.pk)
     if company_id is None:
         raise Http404(NOT_A_MEMBER)
-    if live.redis_url() is None:
+    if live.redis_url() is None or not isinstance(request, ASGIRequest):
         return HttpResponse(status=204)  # EventSource stops retrying; the page polls
     response = StreamingHttpResponse(
         _events(user.pk, company_id, resource, object_id), content_type="text/event-stream"

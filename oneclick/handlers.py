@@ -9,10 +9,13 @@ of this project is sync except the live stream, so this handler:
 - runs a sync view's whole request in one worker thread, through the sync middleware chain, exactly
   as the WSGI handler does: request_started, get_response, then response.close() (request_finished),
   so DB connections are opened and handed back to the pool in that one thread;
-- hands async views (messaging.stream) to Django's ASGIHandler unchanged.
+- hands async views (none in this project today) to Django's ASGIHandler unchanged.
 
 Sync streaming responses (WhiteNoise's static files) are read to the end in the worker thread, which is
-what Django's ASGIHandler does too (it consumes a sync iterator with sync_to_async(list)).
+what Django's ASGIHandler does too (it consumes a sync iterator with sync_to_async(list)). An async
+stream (the live stream, messaging.stream) outlives its view by minutes: the worker thread hands its
+database connection back to the pool before the stream starts, and the stream is sent from the event
+loop, holding no thread, until it ends or the client goes away.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.base import BaseHandler
+from django.db import close_old_connections
 from django.http import FileResponse, HttpResponseBase
 from django.urls import Resolver404, resolve, set_script_prefix
 
@@ -67,13 +71,30 @@ class OneHopASGIHandler(ASGIHandler):
         # do, so per-thread objects (the cache clients and their connection pools) are reused.
         loop = asyncio.get_running_loop()
         response, body = await loop.run_in_executor(self.executor, self._respond, scope, body_file)
-        if body is None:  # a sync view returned an async stream: Django streams it, then closes it
-            try:
-                await self.send_response(response, send)
-            finally:
-                await sync_to_async(response.close, thread_sensitive=False)()
+        if body is None:  # a sync view returned an async stream
+            await self._stream(response, receive, send)
             return
         await self._send(response, body, send)
+
+    async def _stream(self, response: HttpResponseBase, receive: Any, send: Any) -> None:
+        """Send an async stream until it ends or the client disconnects, then close it.
+
+        uvicorn's send() ignores a client that has gone, so the disconnect is listened for, as Django's
+        own handler does: otherwise a closed panel's stream (and its Redis subscription) would live on
+        until its end.
+        """
+        sending = asyncio.create_task(self.send_response(response, send))
+        listening = asyncio.create_task(self.listen_for_disconnect(receive))
+        try:
+            await asyncio.wait((sending, listening), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sending, listening):
+                task.cancel()
+            results = await asyncio.gather(sending, listening, return_exceptions=True)
+            await sync_to_async(response.close, thread_sensitive=False)()
+        failed = results[0]
+        if isinstance(failed, Exception):  # not a cancellation (a BaseException): the stream broke
+            raise failed
 
     def _respond(self, scope: dict[str, Any], body_file: Any) -> tuple[HttpResponseBase, bytes | None]:
         """The whole request in this worker thread, as under WSGI; returns the response and its body."""
@@ -88,6 +109,9 @@ class OneHopASGIHandler(ASGIHandler):
                 response.block_size = self.chunk_size
             if response.streaming:
                 if response.is_async:
+                    # The stream runs for minutes on the event loop: this thread's connection goes back
+                    # to the pool now, not when the stream ends (request_finished does the same).
+                    close_old_connections()
                     return response, None
                 body = b"".join(response.streaming_content)
             else:

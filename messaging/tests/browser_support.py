@@ -35,8 +35,9 @@ def free_port() -> int:
 
 @contextmanager
 def app_server(database_url: str, *, broker_url: str | None = None, settings: str = "oneclick.test_settings",
-               extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Serve the app on 127.0.0.1 until the block ends; yields its base URL."""
+               extra_env: dict[str, str] | None = None, wsgi: bool = False) -> Iterator[str]:
+    """Serve the app on 127.0.0.1 until the block ends; yields its base URL. With `wsgi`, Django's
+    development server (runserver) serves it instead of uvicorn."""
     port = free_port()
     env = {
         **os.environ,
@@ -58,11 +59,12 @@ def app_server(database_url: str, *, broker_url: str | None = None, settings: st
     log_path.parent.mkdir(exist_ok=True)
     log = log_path.open("w")
     uvicorn = Path(sys.executable).with_name("uvicorn")
-    proc = subprocess.Popen(
+    command = (
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"] if wsgi else
         [str(uvicorn), "oneclick.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--no-access-log", "--timeout-graceful-shutdown", "2"],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+         "--no-access-log", "--timeout-graceful-shutdown", "2"]
     )
+    proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.request
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
 from django.test import AsyncClient, Client, override_settings
 
+from buttons.access import issue_access
 from buttons.models import Button, Member
-from messaging import live
+from messaging import live, stream
 from messaging.public_ids import to_public
+from messaging.stream import _buttons_of as buttons_of
 from messaging.stream import forwardable
 from messaging.tests.reading_helpers import message
 
@@ -60,6 +64,87 @@ def test_without_redis_the_browser_is_told_to_poll(admin_member: Member) -> None
     assert client.get("/api/stream/deal/1/").status_code == 204
 
 
+@override_settings(CELERY_BROKER_URL=REDIS_URL)
+def test_under_wsgi_the_browser_is_told_to_poll(admin_member: Member) -> None:
+    # A WSGI server would read the whole five-minute stream before sending any of it.
+    client = Client()
+    client.force_login(admin_member.user)
+    assert client.get("/api/stream/deal/1/").status_code == 204
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not redis_up(), reason="Redis is not running on 127.0.0.1:6379")
+def test_the_development_server_answers_the_stream_at_once(
+    admin_member: Member, django_db_blocker: Any
+) -> None:
+    from conftest import database_url_for_subprocess
+    from messaging.tests.browser_support import app_server
+
+    token, _ = issue_access(admin_member)
+    with django_db_blocker.unblock():
+        database_url = database_url_for_subprocess()
+    with app_server(database_url, broker_url=REDIS_URL, wsgi=True) as base:
+        request = urllib.request.Request(f"{base}/api/stream/deal/42/", headers={"Authorization": f"Bearer {token}"})
+        # Before: the request hung for the stream's 300 s, then sent 393 bytes at once.
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert (response.status, response.read()) == (204, b"")
+        with urllib.request.urlopen(f"{base}/login/", timeout=10) as response:  # the server is runserver
+            assert response.status == 200
+
+
+async def events_for(member: Member, count: int, record: str = "21389") -> list[tuple[str, dict]]:
+    """The first `count` events of the member's stream of a deal."""
+    client = AsyncClient()
+    await client.aforce_login(member.user)
+    response = await client.get(f"/api/stream/deal/{record}/")
+    assert response.status_code == 200 and response["Content-Type"] == "text/event-stream"
+    chunks = aiter(response.streaming_content)
+    seen: list[tuple[str, dict]] = []
+    try:
+        while len(seen) < count:
+            chunk = await asyncio.wait_for(anext(chunks), 10)
+            text = chunk.decode() if isinstance(chunk, bytes) else chunk
+            for block in text.split("\n\n"):
+                lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+                if "event" in lines:
+                    seen.append((lines["event"], json.loads(lines["data"])))
+    finally:
+        await chunks.aclose()
+    return seen
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not redis_up(), reason="Redis is not running on 127.0.0.1:6379")
+@override_settings(CELERY_BROKER_URL=REDIS_URL)
+def test_many_open_panels_of_a_record_share_one_read_of_its_buttons(
+    admin_member: Member, make_button: Callable[..., Button], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    button = make_button(label="Public", messages_public=True)
+    reads: list[tuple] = []
+
+    def counted(key: tuple) -> dict:
+        reads.append(key)
+        return buttons_of(key)
+
+    monkeypatch.setattr(stream, "_buttons_of", counted)
+    stored = message(button, admin_member, object_id="77")
+
+    async def scenario() -> list[list[tuple[str, dict]]]:
+        panels = [asyncio.create_task(events_for(admin_member, 2, record="77")) for _ in range(20)]
+        await asyncio.sleep(1.0)  # all subscribed
+        await asyncio.to_thread(live.publish_message, stored)
+        try:
+            return await asyncio.gather(*panels)
+        finally:
+            await sync_to_async(connections.close_all)()
+
+    panels = asyncio.run(scenario())
+    assert all([event for event, _ in seen] == ["ready", "log"] for seen in panels)
+    assert all(seen[1][1]["button"] == str(button.identifier) for seen in panels)
+    assert len(reads) == 1  # one query for twenty open panels, not twenty
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(not redis_up(), reason="Redis is not running on 127.0.0.1:6379")
 @override_settings(CELERY_BROKER_URL=REDIS_URL)
@@ -70,25 +155,6 @@ def test_messages_stream_to_those_who_may_see_them(
     public = make_button(label="Public", messages_public=True)
     outsiders = Button.objects.create(company=outsider.company, label="Theirs", url="http://x.example/",
                                       resource="deal", messaging_enabled=True, messages_public=True)
-
-    async def events_for(member: Member, count: int) -> list[tuple[str, dict]]:
-        client = AsyncClient()
-        await client.aforce_login(member.user)
-        response = await client.get("/api/stream/deal/21389/")
-        assert response.status_code == 200 and response["Content-Type"] == "text/event-stream"
-        chunks = aiter(response.streaming_content)
-        seen: list[tuple[str, dict]] = []
-        try:
-            while len(seen) < count:
-                chunk = await asyncio.wait_for(anext(chunks), 10)
-                text = chunk.decode() if isinstance(chunk, bytes) else chunk
-                for block in text.split("\n\n"):
-                    lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-                    if "event" in lines:
-                        seen.append((lines["event"], json.loads(lines["data"])))
-        finally:
-            await chunks.aclose()
-        return seen
 
     stored = [
         message(outsiders, outsider),  # another company: another channel

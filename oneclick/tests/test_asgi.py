@@ -12,10 +12,14 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 
+from buttons.access import issue_access
+from buttons.authentication import EXPIRED
 from buttons.models import Button, ClickEvent, Member
 from buttons.tests.helpers import make_event
 from messaging.models import Message
+from messaging.tests.test_stream import REDIS_URL, redis_up
 from oneclick.asgi import application
 from oneclick.handlers import _is_async_view
 
@@ -78,8 +82,9 @@ def events(admin_member: Member, make_button: Callable[..., Button]) -> Callable
     return lambda n: [make_event(button, admin_member) for _ in range(n)]
 
 
-def test_only_the_live_stream_runs_on_the_async_handler() -> None:
-    assert _is_async_view("/api/stream/deal/42/")
+def test_every_view_runs_in_a_worker_thread() -> None:
+    # The live stream too: it is checked in a worker thread, then streamed from the event loop.
+    assert not _is_async_view("/api/stream/deal/42/")
     assert not _is_async_view("/api/trigger-message")
     assert not _is_async_view("/panel/deal/42/")
     assert not _is_async_view("/no/such/page/")
@@ -138,9 +143,77 @@ def test_errors_pages_and_cookies_come_through() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_async_stream_is_served_by_djangos_handler() -> None:
+def test_the_live_stream_refuses_strangers_before_streaming() -> None:
     status, _, _ = asyncio.run(call("GET", "/api/stream/deal/42/"))
     assert status in (401, 403)  # anonymous: refused before any streaming starts
+    status, _, body = asyncio.run(call("GET", "/api/stream/deal/42/", headers=[(b"authorization", b"Bearer junk")]))
+    assert status == 401 and json.loads(body) == {"detail": EXPIRED}
+
+
+def open_stream(member: Member) -> tuple[asyncio.Event, list[dict[str, Any]], Callable[[], Any]]:
+    """Start the member's live stream through the ASGI application: (disconnect, what was sent, run)."""
+    token, _ = issue_access(member)
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": "/api/stream/deal/42/", "raw_path": b"/api/stream/deal/42/", "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"authorization", f"Bearer {token}".encode())],
+        "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+    }
+    gone = asyncio.Event()
+    sent: list[dict[str, Any]] = []
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    return gone, sent, lambda: application(scope, receive, send)
+
+
+def connections_checked_out() -> int | None:
+    """How many of the pool's connections are out (PostgreSQL's pool), or None (SQLite: no pool)."""
+    pool = getattr(connection, "pool", None)
+    if pool is None:
+        return None
+    stats = pool.get_stats()
+    return stats["pool_size"] - stats["pool_available"]
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(CELERY_BROKER_URL=REDIS_URL)
+@pytest.mark.skipif(not redis_up(), reason="Redis is not running on 127.0.0.1:6379")
+def test_open_streams_hold_no_thread_and_no_connection_and_end_with_their_clients(admin_member: Member) -> None:
+    async def scenario() -> dict[str, Any]:
+        await asyncio.to_thread(threads_holding_a_connection)  # every worker thread started
+        threads, out = threading.active_count(), connections_checked_out()
+        streams = [open_stream(admin_member) for _ in range(5)]
+        served = [asyncio.create_task(run()) for _, _, run in streams]
+        while not all(any(b"event: ready" in m.get("body", b"") for m in sent) for _, sent, _ in streams):
+            await asyncio.sleep(0.02)
+        seen = {
+            "threads": threading.active_count() - threads,
+            "checked out": None if out is None else connections_checked_out() - out,
+            "holding": await asyncio.to_thread(threads_holding_a_connection),
+            "status": [sent[0]["status"] for _, sent, _ in streams],
+            "type": [{k.lower(): v for k, v in sent[0]["headers"]}[b"content-type"] for _, sent, _ in streams],
+        }
+        for gone, _, _ in streams:
+            gone.set()  # the browser closes the panel
+        await asyncio.wait_for(asyncio.gather(*served), 5)  # each stream and its subscription stop with it
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert seen["status"] == [200] * 5 and seen["type"] == [b"text/event-stream"] * 5
+    assert seen["threads"] == 0  # no thread per open stream
+    assert seen["checked out"] in (None, 0)  # no pooled connection per open stream
+    assert not any(seen["holding"])
 
 
 @pytest.mark.django_db(transaction=True)
