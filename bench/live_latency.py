@@ -44,9 +44,12 @@ OBSERVE = """() => {
   new MutationObserver((records) => {
     const at = performance.timeOrigin + performance.now();
     for (const record of records) for (const node of record.addedNodes) {
-      if (node.dataset && node.dataset.id) window.__seen[node.dataset.id] = at;
+      if (!node.dataset) continue;
+      // A click's first message arrives inside its new group: the group is what the log adds.
+      const found = node.dataset.id ? [node] : Array.from(node.querySelectorAll("[data-id]"));
+      for (const item of found) if (!(item.dataset.id in window.__seen)) window.__seen[item.dataset.id] = at;
     }
-  }).observe(document.getElementById("log-list"), { childList: true });
+  }).observe(document.getElementById("log-list"), { childList: true, subtree: true });
 }"""
 
 

@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -475,3 +476,108 @@ def services(keep: bool = False) -> Iterator[tuple[Path, Postgres, Redis]]:
         redis.stop()
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def session_cookie(stack: Stack, username: str, password: str) -> str:
+    """Sign in through the login page as a browser does; returns the Cookie header of the session.
+
+    The cookies are kept by hand: production marks them Secure, which a cookie jar would not send back
+    over the stack's plain http on 127.0.0.1."""
+    import http.cookies
+    import re
+
+    cookies: dict[str, str] = {}
+
+    def keep(headers: Any) -> None:
+        for header in headers.get_all("Set-Cookie") or []:
+            cookies.update({name: morsel.value for name, morsel in http.cookies.SimpleCookie(header).items()})
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    with opener.open(f"{stack.base}/login/", timeout=10) as response:
+        form = response.read().decode()
+        keep(response.headers)
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)
+    if found is None:
+        raise RuntimeError("the login page has no CSRF token")
+    data = urllib.parse.urlencode({"username": username, "password": password,
+                                   "csrfmiddlewaretoken": found.group(1)}).encode()
+    request = urllib.request.Request(f"{stack.base}/login/", data=data, headers={
+        "Referer": f"{stack.base}/login/", "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())})
+    try:
+        with opener.open(request, timeout=10) as response:
+            keep(response.headers)
+    except urllib.error.HTTPError as exc:  # the redirect after signing in
+        keep(exc.headers)
+    if "sessionid" not in cookies:
+        raise RuntimeError(f"signing in as {username} failed")
+    return "; ".join(f"{name}={value}" for name, value in cookies.items())
+
+
+@dataclass
+class LiveStream:
+    """One open GET /api/stream/... as a panel holds it: its status and the events it received, each
+    with the time.monotonic() of its arrival."""
+
+    status: int = 0
+    events: list[tuple[float, str, dict]] = field(default_factory=list)
+    ready: Any = None  # an asyncio.Event, set at the "ready" event (or at a refusal)
+    task: Any = None
+
+    def logs(self) -> list[tuple[float, dict]]:
+        return [(at, data) for at, event, data in self.events if event == "log"]
+
+
+async def open_stream(port: int, path: str, cookie: str) -> LiveStream:
+    """Open a live stream on a raw connection (a few KB each, so thousands fit in one client process) and
+    read its server-sent events in a task until closed with close_streams()."""
+    import asyncio
+
+    stream = LiveStream(ready=asyncio.Event())
+
+    async def read() -> None:
+        writer = None
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
+                         "Accept: text/event-stream\r\n\r\n".encode())
+            await writer.drain()
+            stream.status = int((await reader.readline()).split()[1])
+            while (await reader.readline()) not in (b"\r\n", b""):
+                pass  # the headers
+            if stream.status != 200:
+                return
+            buffer = b""
+            while True:  # chunked transfer encoding: a size line, the data, a blank line
+                size = int((await reader.readline()).strip() or b"0", 16)
+                if size == 0:
+                    return
+                buffer += await reader.readexactly(size)
+                await reader.readexactly(2)
+                while b"\n\n" in buffer:
+                    block, buffer = buffer.split(b"\n\n", 1)
+                    lines = dict(line.split(": ", 1) for line in block.decode().splitlines() if ": " in line)
+                    if "event" in lines:
+                        stream.events.append((time.monotonic(), lines["event"], json.loads(lines["data"])))
+                        if lines["event"] == "ready":
+                            stream.ready.set()
+        except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            stream.ready.set()
+            if writer is not None:
+                writer.close()
+
+    stream.task = asyncio.ensure_future(read())
+    return stream
+
+
+async def close_streams(streams: list[LiveStream]) -> None:
+    import asyncio
+
+    for stream in streams:
+        stream.task.cancel()
+    await asyncio.gather(*(stream.task for stream in streams), return_exceptions=True)
