@@ -93,8 +93,9 @@ def test_the_development_server_answers_the_stream_at_once(
             assert response.status == 200
 
 
-async def events_for(member: Member, count: int, record: str = "21389") -> list[tuple[str, dict]]:
-    """The first `count` events of the member's stream of a deal."""
+async def events_for(member: Member, count: int, record: str = "21389",
+                     ready: asyncio.Event | None = None) -> list[tuple[str, dict]]:
+    """The first `count` events of the member's stream of a deal (`ready` is set once it is subscribed)."""
     client = AsyncClient()
     await client.aforce_login(member.user)
     response = await client.get(f"/api/stream/deal/{record}/")
@@ -109,6 +110,8 @@ async def events_for(member: Member, count: int, record: str = "21389") -> list[
                 lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
                 if "event" in lines:
                     seen.append((lines["event"], json.loads(lines["data"])))
+                    if lines["event"] == "ready" and ready is not None:
+                        ready.set()
     finally:
         await chunks.aclose()
     return seen
@@ -131,8 +134,9 @@ def test_many_open_panels_of_a_record_share_one_read_of_its_buttons(
     stored = message(button, admin_member, object_id="77")
 
     async def scenario() -> list[list[tuple[str, dict]]]:
-        panels = [asyncio.create_task(events_for(admin_member, 2, record="77")) for _ in range(20)]
-        await asyncio.sleep(1.0)  # all subscribed
+        subscribed = [asyncio.Event() for _ in range(20)]
+        panels = [asyncio.create_task(events_for(admin_member, 2, record="77", ready=ready)) for ready in subscribed]
+        await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in subscribed)), 30)
         await asyncio.to_thread(live.publish_message, stored)
         try:
             return await asyncio.gather(*panels)
@@ -164,9 +168,10 @@ def test_messages_stream_to_those_who_may_see_them(
     ]
 
     async def scenario() -> tuple[list, list]:
-        bob = asyncio.create_task(events_for(teammate, 3))
-        alice = asyncio.create_task(events_for(admin_member, 3))
-        await asyncio.sleep(0.8)  # both subscribed
+        subscribed = asyncio.Event(), asyncio.Event()
+        bob = asyncio.create_task(events_for(teammate, 3, ready=subscribed[0]))
+        alice = asyncio.create_task(events_for(admin_member, 3, ready=subscribed[1]))
+        await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in subscribed)), 30)
         for made in stored:
             await asyncio.to_thread(live.publish_message, made)
         try:
