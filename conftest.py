@@ -13,9 +13,10 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from buttons.actions import create_member
-from buttons.models import Button, Member
-from oneclick.throttling import forget_local_budgets
+from accounts.actions import create_member
+from accounts.models import Member
+from buttons.models import Button
+from core.throttling import forget_local_budgets
 
 
 @pytest.fixture(autouse=True)

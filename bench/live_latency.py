@@ -157,7 +157,7 @@ def main() -> None:
         django.setup()
         from django.core.management import call_command
 
-        from buttons.actions import create_member
+        from accounts.actions import create_member
         from buttons.models import Button
         from messaging.tests.browser_support import app_server, chromium
 

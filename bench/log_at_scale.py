@@ -150,8 +150,8 @@ def measure() -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from buttons.access import get_own_event
     from buttons.models import Button
+    from buttons.reads import get_own_event
     from messaging import reads
     from messaging.models import Message
 

@@ -204,7 +204,7 @@ def load(expired: int, live: int) -> tuple[int, list[str]]:
     """Bulk-load the messages and events; return the messaging button's id and open event ids."""
     from django.db import connection
 
-    from buttons.actions import create_member
+    from accounts.actions import create_member
     from buttons.models import Button
 
     member = create_member("bench", "bench-password-1", "1", company_name="Bench", is_admin=True)

@@ -36,7 +36,7 @@ def seed(database_url: str) -> list[str]:
     django.setup()
     from django.db import connection
 
-    from buttons.actions import create_member
+    from accounts.actions import create_member
     from buttons.models import Button
 
     member = create_member("bench", "bench-password", "1", company_name="Bench", is_admin=True)

@@ -1,85 +1,30 @@
-"""Admin: company admins manage their own company's buttons; superusers see everything.
+"""The button admin: company admins manage their own company's buttons (accounts.admin scopes them).
 
-Every admin class that shows company data derives from CompanyScopedAdmin: its queryset is scoped to
-the signed-in admin's company, and the change, delete, history and autocomplete views all look objects
-up through that queryset, so another company's object is simply not found. Filters that list related
-objects (ButtonFilter) are scoped the same way.
+Its form speaks the product guide's words for the messaging settings; the pages beside it come from the
+apps above this one (ButtonAdmin.pages). ButtonFilter offers only the admin's own company's buttons.
 """
 
 from __future__ import annotations
 
-import json
-import uuid
+from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
-from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import URLPattern, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.text import Truncator
 
-from buttons.access import (
-    admin_company_of,
-    grant_company_admin_permissions,
-    may_use_admin,
-    revoke_company_admin_permissions,
-)
-from buttons.admin_pages import ButtonPages
-from buttons.models import Button, ClickEvent, Company, Member
-from buttons.signing import generate_embed_secret, generate_secret, mask_secret
-from messaging import reads
-from messaging.models import Message
-
-NEW_SECRET_SESSION_KEY = "oneclick_new_signing_secret"  # noqa: S105 - a session key
-
-
-class CompanyScopedAdmin(admin.ModelAdmin):
-    """Objects of the admin's own company only (the model has a `company` foreign key)."""
-
-    company_field = "company_id"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        qs = super().get_queryset(request)
-        company_id = admin_company_of(request)
-        return qs if company_id is None else qs.filter(**{self.company_field: company_id})
-
-    # A staff user who is no longer a company admin keeps no access through stale permissions.
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return may_use_admin(request) and super().has_module_permission(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return may_use_admin(request) and super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return may_use_admin(request) and super().has_add_permission(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return may_use_admin(request) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return may_use_admin(request) and super().has_delete_permission(request, obj)
-
-
-class ReadOnly:
-    """Click events and messages are records of what happened: viewed, searched, never edited here."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ReadOnlyAdmin(ReadOnly, CompanyScopedAdmin):
-    show_full_result_count = False  # one COUNT(*) per page is enough on big tables
-    show_facets = admin.ShowFacets.NEVER  # a COUNT per filter choice would be too much on big tables
+from accounts.access import admin_company_of
+from accounts.admin import CompanyScopedAdmin, ShowsNewSecretOnce
+from buttons.models import Button
+from core.secrets import generate_secret, mask_secret
 
 
 class ButtonFilter(admin.SimpleListFilter):
@@ -190,8 +135,14 @@ class ButtonAdminForm(forms.ModelForm):
 
 
 @admin.register(Button)
-class ButtonAdmin(ButtonPages, CompanyScopedAdmin):
+class ButtonAdmin(ShowsNewSecretOnce, CompanyScopedAdmin):
     form = ButtonAdminForm
+    new_secret_session_key = "oneclick_new_signing_secret"  # noqa: S105 - a session key
+    new_secret_context_name = "new_signing_secret"  # noqa: S105 - a template variable
+    # The pages of the apps above this one, each a function of this admin returning its URL patterns,
+    # registered from their own admin modules: the test click (deliveries.admin) and clearing all
+    # messages (messaging.admin). Their links below name those pages' URLs.
+    pages: ClassVar[list[Callable[[ButtonAdmin], list[URLPattern]]]] = []
     list_display = ("label", "kind", "resource", "view", "messaging_enabled", "messages_public")
     list_filter = ("kind", "resource", "view", "messaging_enabled")
     search_fields = ("label", "url")
@@ -209,8 +160,7 @@ class ButtonAdmin(ButtonPages, CompanyScopedAdmin):
                     "disable_on_any_unread",
                     "clear_all_messages",
                 ),
-                "description": "Messaging is not available for Link buttons. Messages are retained for 30 days "
-                "and then automatically permanently removed.",
+                "description": "",  # get_fieldsets: the retention period is a setting
             },
         ),
         (
@@ -225,11 +175,24 @@ class ButtonAdmin(ButtonPages, CompanyScopedAdmin):
         ("Try it", {"fields": ("test_click",)}),
     )
 
+    def get_urls(self) -> list:
+        return [*(url for page in self.pages for url in page(self)), *super().get_urls()]
+
+    def editable_button(self, request: HttpRequest, object_id: str) -> Button | None:
+        """The button of a page of this admin's (None: not found in the admin's company)."""
+        button = self.get_object(request, unquote(object_id))
+        if button is not None and not self.has_change_permission(request, button):
+            raise PermissionDenied
+        return button
+
     def get_fieldsets(self, request: HttpRequest, obj: Button | None = None) -> Any:
+        (title, options), (messaging_title, messaging_options), *rest = self.fieldsets
+        messaging = (messaging_title, {**messaging_options, "description": (
+            "Messaging is not available for Link buttons. Messages are retained for "
+            f"{settings.MESSAGE_RETENTION_DAYS} days and then automatically permanently removed.")})
         if request.user.is_superuser:
-            (title, options), *rest = self.fieldsets
-            return ((title, {**options, "fields": ("company", *options["fields"])}), *rest)
-        return self.fieldsets
+            return ((title, {**options, "fields": ("company", *options["fields"])}), messaging, *rest)
+        return ((title, options), messaging, *rest)
 
     def get_list_filter(self, request: HttpRequest) -> Any:
         return ("company", *self.list_filter) if request.user.is_superuser else self.list_filter
@@ -277,244 +240,8 @@ class ButtonAdmin(ButtonPages, CompanyScopedAdmin):
             last,
         )
 
-    def save_form(self, request: HttpRequest, form: ButtonAdminForm, change: bool) -> Button:
-        if form.generated_secret:
-            # Shown once, on the next page, from the server-side session: never in a cookie or URL.
-            request.session[NEW_SECRET_SESSION_KEY] = form.generated_secret
-        return super().save_form(request, form, change)
-
     def save_model(self, request: HttpRequest, obj: Button, form: object, change: bool) -> None:
         company_id = admin_company_of(request)
         if company_id is not None:
             obj.company_id = company_id
         super().save_model(request, obj, form, change)
-
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict | None = None) -> HttpResponse:
-        extra_context = dict(extra_context or {})
-        if request.method == "GET":
-            extra_context["new_signing_secret"] = request.session.pop(NEW_SECRET_SESSION_KEY, None)
-        # The admin marks every page never_cache (no-store), so the secret is not kept by the browser.
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def response_add(self, request: HttpRequest, obj: Button, post_url_continue: str | None = None) -> HttpResponse:
-        if request.session.get(NEW_SECRET_SESSION_KEY):
-            # Land on the change page, which shows the new secret once.
-            return HttpResponseRedirect(reverse("admin:buttons_button_change", args=[obj.pk]))
-        return super().response_add(request, obj, post_url_continue)
-
-    def response_change(self, request: HttpRequest, obj: Button) -> HttpResponse:
-        if request.session.get(NEW_SECRET_SESSION_KEY):
-            return HttpResponseRedirect(reverse("admin:buttons_button_change", args=[obj.pk]))
-        return super().response_change(request, obj)
-
-
-# --- Click events ---------------------------------------------------------------------------------
-
-
-class MessageInline(ReadOnly, admin.TabularInline):
-    model = Message
-    fields = ("created_at", "source", "message_type", "content", "redirect_url", "recipient", "read_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
-        return super().get_queryset(request).filter(reads.not_cleared()).select_related("recipient")
-
-
-@admin.register(ClickEvent)
-class ClickEventAdmin(ReadOnlyAdmin):
-    # Why a click failed first; what fits a laptop's width (the rest is on each click's page).
-    list_display = ("created_at", "button", "record", "user", "outcome", "short_error", "custom_message_count")
-    list_filter = ("delivery", "is_test", ButtonFilter, "resource", "view")
-    list_select_related = ("button", "user")
-    search_fields = ("object_id", "error")
-    search_help_text = "Search by record id or error text, or paste an event_id."
-    inlines = (MessageInline,)
-    fieldsets = (
-        ("Click", {"fields": ("id", "button", "user", "resource", "view", "object_id", "selected_ids",
-                              "created_at", "window_ends_at", "custom_message_count")}),
-        ("Delivery", {"fields": ("delivery", "http_status", "duration_ms", "attempts", "error")}),
-        ("Webhook payload", {"fields": ("pretty_payload", "pretty_fields")}),
-    )
-    readonly_fields = ("pretty_payload", "pretty_fields")
-
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple:
-        try:
-            event_id = uuid.UUID(search_term.strip())
-        except ValueError:
-            return super().get_search_results(request, queryset, search_term)
-        return queryset.filter(pk=event_id), False
-
-    @admin.display(description="record", ordering="object_id")
-    def record(self, obj: ClickEvent) -> str:
-        return "test click" if obj.is_test else f"{obj.resource} {obj.object_id}"
-
-    @admin.display(description="delivery", ordering="delivery")
-    def outcome(self, obj: ClickEvent) -> str:
-        """Pending, or how it ended: "Delivered · HTTP 200 · 312 ms"."""
-        parts = [obj.get_delivery_display()]
-        if obj.http_status:
-            parts.append(f"HTTP {obj.http_status}")
-        if obj.duration_ms is not None:
-            parts.append(f"{obj.duration_ms} ms")
-        return " · ".join(parts)
-
-    @admin.display(description="error")
-    def short_error(self, obj: ClickEvent) -> str:
-        return Truncator(obj.error).chars(80)
-
-    @admin.display(description="Payload")
-    def pretty_payload(self, obj: ClickEvent) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False))
-
-    @admin.display(description="Fields")
-    def pretty_fields(self, obj: ClickEvent) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.fields, indent=2, ensure_ascii=False))
-
-
-# --- Companies and members (superusers; a company admin sees only their own) -------------------
-
-
-EMBED_SECRET_SESSION_KEY = "oneclick_new_embed_secret"  # noqa: S105 - a session key
-EMBED_SECRET_ACTIONS = (
-    ("keep", "Keep the current embed secret"),
-    ("generate", "Generate a new embed secret (tokens signed with the old one stop working)"),
-    ("remove", "Remove the embed secret (no other CRM can show the panel)"),
-)
-
-
-class CompanyAdminForm(forms.ModelForm):
-    embed_secret_action = forms.ChoiceField(
-        label="Embed secret", choices=EMBED_SECRET_ACTIONS, initial="keep", required=False, widget=forms.RadioSelect)
-
-    class Meta:
-        model = Company
-        fields = ("name", "external_id", "embed_origins")
-        widgets = {"embed_origins": forms.Textarea(attrs={"rows": 3, "cols": 60, "placeholder": "https://app.hubspot.com"})}
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.generated_secret: str | None = None
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        action = cleaned.get("embed_secret_action") or "keep"
-        if action == "generate":
-            self.generated_secret = self.instance.embed_secret = generate_embed_secret()
-        elif action == "remove":
-            self.instance.embed_secret = ""
-        return cleaned
-
-
-@admin.register(Company)
-class CompanyAdmin(CompanyScopedAdmin):
-    """Superusers manage every company; a company admin sees and edits their own company's name and
-    its embedding (the embed secret and the origins allowed to frame the panel)."""
-
-    form = CompanyAdminForm
-    company_field = "pk"
-    list_display = ("name", "external_id", "installed_members")
-    search_fields = ("name", "external_id")
-    fieldsets = (
-        ("Company", {"fields": ("name", "external_id", "installed_members")}),
-        ("Embedding in other CRMs", {
-            "fields": ("current_embed_secret", "embed_secret_action", "embed_origins", "embed_help"),
-            "description": "Any web page can show the OneClick panel in a frame (HubSpot, Salesforce, an intranet): "
-            "its server signs a short token with this secret and opens /embed/panel/?token=… .",
-        }),
-    )
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Company | None = None) -> Any:
-        # The CRM's company id is the company's identity in every token: only a superuser changes it.
-        fixed = () if request.user.is_superuser else ("external_id",)
-        return (*fixed, "installed_members", "current_embed_secret", "embed_help")
-
-    # A company admin needs no Django permission on companies: the queryset already holds only theirs.
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return may_use_admin(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return may_use_admin(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return may_use_admin(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.is_superuser
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        # One count per company in the same query, not one query per row of the list.
-        return super().get_queryset(request).annotate(
-            active_members=Count("members", filter=Q(members__is_active=True)))
-
-    @admin.display(description="Active members")
-    def installed_members(self, obj: Company | None) -> str:
-        if obj is None or obj.pk is None:
-            return "-"
-        active = getattr(obj, "active_members", None)
-        if active is None:  # an object the admin did not load through get_queryset
-            active = obj.members.filter(is_active=True).count()
-        return f"{active} active" + ("" if active else " (OneClick counts as not installed)")
-
-    @admin.display(description="Current embed secret")
-    def current_embed_secret(self, obj: Company | None) -> str:
-        return mask_secret(obj.embed_secret) if obj and obj.embed_secret else "No embed secret"
-
-    @admin.display(description="How to sign")
-    def embed_help(self, obj: Company | None) -> str:
-        company_id = obj.external_id if obj else "<company id>"
-        return format_html(
-            '<span class="help">A JWT signed HS256 with the key the secret encodes (the base64 after '
-            "<code>oce_</code>), with the claims <code>companyId</code> ({}), <code>userId</code>, "
-            "<code>resource</code>, <code>view</code>, <code>selectedIds</code>, <code>exp</code> (at most 15 "
-            "minutes ahead) and optionally <code>name</code>. The README shows it in Python and Node.</span>",
-            company_id,
-        )
-
-    def save_form(self, request: HttpRequest, form: CompanyAdminForm, change: bool) -> Company:
-        if form.generated_secret:
-            request.session[EMBED_SECRET_SESSION_KEY] = form.generated_secret  # shown once, as the signing secret
-        return super().save_form(request, form, change)
-
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict | None = None) -> HttpResponse:
-        extra_context = dict(extra_context or {})
-        if request.method == "GET":
-            extra_context["new_embed_secret"] = request.session.pop(EMBED_SECRET_SESSION_KEY, None)
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def response_change(self, request: HttpRequest, obj: Company) -> HttpResponse:
-        if request.session.get(EMBED_SECRET_SESSION_KEY):
-            return HttpResponseRedirect(reverse("admin:buttons_company_change", args=[obj.pk]))
-        return super().response_change(request, obj)
-
-    def response_add(self, request: HttpRequest, obj: Company, post_url_continue: str | None = None) -> HttpResponse:
-        if request.session.get(EMBED_SECRET_SESSION_KEY):
-            return HttpResponseRedirect(reverse("admin:buttons_company_change", args=[obj.pk]))
-        return super().response_add(request, obj, post_url_continue)
-
-
-@admin.register(Member)
-class MemberAdmin(CompanyScopedAdmin):
-    list_display = ("user", "company", "external_id", "is_company_admin", "is_active")
-    list_filter = ("is_company_admin", "is_active")
-    list_select_related = ("user", "company")
-    search_fields = ("user__username", "external_id")
-
-    def save_model(self, request: HttpRequest, obj: Member, form: object, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        # Admin-panel access follows the company-admin flag, as `createmember --admin` sets it up.
-        user = obj.user
-        if user.is_staff != obj.is_company_admin and not user.is_superuser:
-            user.is_staff = obj.is_company_admin
-            user.save(update_fields=["is_staff"])
-        if obj.is_company_admin:
-            grant_company_admin_permissions(user)
-        elif not user.is_superuser:
-            revoke_company_admin_permissions(user)

@@ -1,6 +1,6 @@
 """Messaging verbs: storing webhook responses and custom messages, marking read, clearing a log.
 
-What automations send is read in messaging.parsing, what users see in messaging.reads, and deleting
+What automations send is read in messaging.incoming, what users see in messaging.reads, and deleting
 (retention, cleared rows) lives in messaging.retention.
 """
 
@@ -19,9 +19,10 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from buttons.models import Button, ClickEvent
+from core.logs import events
+from core.sql import insert_row
 from messaging import live, tasks
-from messaging.models import Message
-from messaging.parsing import (
+from messaging.incoming import (
     EventMissed,
     MessageRejected,
     clean_content,
@@ -31,9 +32,8 @@ from messaging.parsing import (
     parse_event_id,
     redirected_to,
 )
+from messaging.models import Message
 from messaging.reads import MAX_READ_IDS, own_unread
-from oneclick.logs import events
-from oneclick.sql import insert_row
 
 logger = logging.getLogger(__name__)
 

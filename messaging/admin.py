@@ -1,14 +1,21 @@
-"""Messages in the admin: read-only, searchable by content, filterable, scoped to the admin's company."""
+"""Messages in the admin (read-only, searchable by content, filterable, scoped to the admin's company),
+and the button admin's page that clears all of a button's messages."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from functools import partial
+
+from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from buttons.admin import ButtonFilter, ReadOnlyAdmin
+from accounts.admin import ReadOnlyAdmin
+from buttons.admin import ButtonAdmin, ButtonFilter
+from messaging import actions, reads
 from messaging.models import Message
 from messaging.reads import not_cleared
 from messaging.validation import sanitize_message
@@ -63,3 +70,43 @@ class MessageAdmin(ReadOnlyAdmin):
     def rendered(self, message: Message) -> str:
         # sanitize_message is the same nh3 pass the message log uses: its output is safe to render.
         return format_html('<div class="readonly">{}</div>', mark_safe(sanitize_message(message.content)))  # noqa: S308
+
+
+# --- The button admin's Clear all messages --------------------------------------------------------
+
+
+def clear_messages_pages(model_admin: ButtonAdmin) -> list[URLPattern]:
+    return [path("<path:object_id>/clear-messages/",
+                 model_admin.admin_site.admin_view(partial(clear_messages_view, model_admin)),
+                 name="buttons_button_clear_messages")]
+
+
+ButtonAdmin.pages.append(clear_messages_pages)
+
+
+def clear_messages_view(model_admin: ButtonAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
+    """Clear all messages: a confirmation page (GET), then the clearing itself (POST, CSRF)."""
+    button = model_admin.editable_button(request, object_id)
+    if button is None:
+        return model_admin._get_obj_does_not_exist_redirect(request, model_admin.opts, object_id)
+    change_url = reverse("admin:buttons_button_change", args=[button.pk])
+    if request.method == "POST":
+        actions.clear_messages(button)
+        model_admin.log_change(request, button, "Cleared all messages.")
+        model_admin.message_user(
+            request,
+            f"All messages of “{button}” were cleared. The message log is empty now; the messages are "
+            "deleted for good within a minute.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(change_url)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": "Clear all messages?",
+        "subtitle": str(button),
+        "opts": model_admin.opts,
+        "object": button,
+        "change_url": change_url,
+        "message_count": Message.objects.filter(reads.visible_after(button), button=button).count(),
+    }
+    return TemplateResponse(request, "admin/buttons/button/clear_messages.html", context)

@@ -11,7 +11,8 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
-from buttons.models import RESOURCES, Button, ClickEvent, Company
+from accounts.models import Company
+from buttons.models import RESOURCES, Button, ClickEvent
 
 SOURCES = (("http_response", "HTTP response"), ("custom", "Custom message"))
 MESSAGE_TYPES = (("info", "Info"), ("success", "Success"), ("warning", "Warning"), ("error", "Error"))

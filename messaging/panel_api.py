@@ -1,7 +1,7 @@
 """The panel's JSON API: button states, log pages and read state (token or session auth).
 
 Views validate, call messaging.reads or one verb in messaging.actions and shape the answer; every
-button goes through buttons.access.get_button, so another company's button is a 404.
+button goes through buttons.reads.get_button, so another company's button is a 404.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from buttons.access import get_button, member_for
+from accounts.access import member_for
+from buttons.reads import get_button
 from buttons.records import RESOURCE_NAMES
 from messaging import actions, public_ids, reads
 from messaging.serializers import (

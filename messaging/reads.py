@@ -15,8 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, Case, Count, Exists, F, Max, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
-from buttons.access import buttons_for
 from buttons.models import Button, ClickEvent
+from buttons.reads import buttons_for
 from buttons.records import OBJECT_ID_RULE, is_object_id, view_of
 from messaging.models import Message
 

@@ -148,3 +148,8 @@ class PanelSerializer(serializers.Serializer):
 class MarkedSerializer(serializers.Serializer):
     marked = serializers.IntegerField(help_text="How many of the user's messages became read.")
     button = ButtonStateSerializer(help_text="The button's state after the change.")
+
+
+class ClearMessagesSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    messages_cleared_at = serializers.DateTimeField()

@@ -30,8 +30,8 @@ from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
-from buttons.access import NOT_A_MEMBER, company_of, user_for_access
-from buttons.authentication import EXPIRED, bearer_token
+from accounts.access import NOT_A_MEMBER, company_of, user_for_access
+from accounts.authentication import EXPIRED, bearer_token
 from buttons.models import Button
 from buttons.records import Record, view_of
 from messaging import live, public_ids

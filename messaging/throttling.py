@@ -8,7 +8,7 @@ the throttle once per miss, so valid posts never touch the cache.
 
 from __future__ import annotations
 
-from oneclick.throttling import AddressThrottle
+from core.throttling import AddressThrottle
 
 
 class TriggerMessageMissThrottle(AddressThrottle):

@@ -16,7 +16,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
-from oneclick.faults import RETRY_AFTER_SECONDS
+from core.faults import RETRY_AFTER_SECONDS
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from oneclick.logs import logging_config
+from core.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -68,7 +68,7 @@ if MESSAGE_RETENTION_DAYS < 1:
 # The custom-message window and quota of the product guide.
 EVENT_WINDOW_SECONDS = 45
 MAX_CUSTOM_MESSAGES = 10
-# Deliveries of one company in flight at once per delivery process (buttons.shares): a flood of clicks to
+# Deliveries of one company in flight at once per delivery process (deliveries.shares): a flood of clicks to
 # a slow automation leaves the other companies' clicks their slots. Three quarters of the delivery
 # worker's --concurrency (2,000; 100 in ./run): one company's burst may use most of an idle worker
 # (2,000 clicks in 20 s to a 10 s automation need 1,000 at once), and a quarter stays for the others.
@@ -77,7 +77,7 @@ if DELIVERY_COMPANY_CAP < 1:
     raise ImproperlyConfigured("DELIVERY_COMPANY_CAP must be at least 1.")
 WEBHOOK_CONNECT_TIMEOUT = 5.0
 WEBHOOK_TOTAL_TIMEOUT = 40.0
-# Keep-alive connections the delivery worker keeps to automation hosts (buttons.webhooks).
+# Keep-alive connections the delivery worker keeps to automation hosts (deliveries.webhooks).
 WEBHOOK_POOL_HOSTS: int = env.int("WEBHOOK_POOL_HOSTS", default=100)
 WEBHOOK_POOL_PER_HOST: int = env.int("WEBHOOK_POOL_PER_HOST", default=500)
 # The cycle collector's thresholds in Celery workers, after freezing start-up's objects (oneclick.celery).
@@ -88,7 +88,7 @@ except ValueError:
 if not 1 <= len(WORKER_GC_THRESHOLDS) <= 3 or min(WORKER_GC_THRESHOLDS) < 1:
     raise ImproperlyConfigured("WORKER_GC_THRESHOLDS must be one to three positive whole numbers, e.g. 50000,50,50.")
 
-# --- Embedding in the CRM (buttons.embedding, buttons.pipedrive) -------------------------------------
+# --- Embedding in the CRM (crm.tokens, crm.pipedrive) -------------------------------------
 # The Pipedrive app's OAuth client (Developer Hub); the panel's JWT is signed with the client secret
 # unless Pipedrive was given a separate JWT secret. PUBLIC_URL is this app as the internet sees it,
 # for the OAuth redirect URI.
@@ -123,14 +123,30 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from here, not a CDN
     "csp",
+    # The project's apps, lowest layer first: each imports only from those above it in this list (and
+    # from core, the lib, which knows none of them); nothing imports oneclick (README, "How it works").
+    "accounts",
     "buttons",
     "messaging",
+    "deliveries",
+    "crm",
 ]
+if LOCAL_MODE:  # the demo automation, the demo CRM and seed_demo: never in a production process
+    INSTALLED_APPS.append("demo")
+# What `createmember --admin` grants: enough to manage buttons and read the logs, nothing else.
+COMPANY_ADMIN_PERMISSIONS = (
+    ("buttons", "view_button"),
+    ("buttons", "add_button"),
+    ("buttons", "change_button"),
+    ("buttons", "delete_button"),
+    ("buttons", "view_clickevent"),
+    ("messaging", "view_message"),
+)
 
 MIDDLEWARE = [
-    "oneclick.contract.JSONErrorsMiddleware",
-    "oneclick.faults.ServiceUnavailableMiddleware",
-    "oneclick.contract.CharsetMiddleware",
+    "core.errors.JSONErrorsMiddleware",
+    "core.errors.ServiceUnavailableMiddleware",
+    "core.errors.CharsetMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -156,7 +172,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "oneclick.themes.theme",
+                "core.themes.theme",
+                "crm.context_processors.pipedrive_sign_in",
             ],
         },
     },
@@ -204,7 +221,7 @@ else:
     # Each pooled connection is checked before it is handed out (one empty round trip), so one that a
     # PostgreSQL restart killed is replaced instead of failing the first request after it; the
     # backend is Django's own with a check that sweeps the pool at the first dead connection.
-    DATABASES["default"]["ENGINE"] = "oneclick.postgresql"
+    DATABASES["default"]["ENGINE"] = "core.postgresql"
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     options = DATABASES["default"].setdefault("OPTIONS", {})
     # A server that is down answers nothing: give up connecting quickly so requests get their 503 fast.
@@ -258,7 +275,7 @@ else:
         # kombu's Redis transport keeps each fetched task in an "unacked" hash, to hand it out again
         # an hour later if its worker died: two more Redis round trips per click in the worker's one
         # consumer loop, for a task that would come back long after its click's 45 s window (its
-        # click is told by then; buttons.delivery's sweep). Off, deliveries/s went from 131 to 161 on
+        # click is told by then; deliveries.delivery's sweep). Off, deliveries/s went from 131 to 161 on
         # one delivery process (docs/decisions.md).
         "ack_emulation": False,
     }
@@ -287,7 +304,7 @@ CELERY_TASK_ROUTES = {
     "messaging.tasks.purge_expired_messages": {"queue": HOUSEKEEPING_QUEUE},
     "messaging.tasks.delete_cleared_messages": {"queue": HOUSEKEEPING_QUEUE},
 }
-# How often the sweep ends clicks whose delivery will never finish (buttons.delivery): a dead worker's
+# How often the sweep ends clicks whose delivery will never finish (deliveries.delivery): a dead worker's
 # clicker hears of it within a minute of the click, a lost task's by the end of its window.
 STALLED_SWEEP_SECONDS = 5.0
 CELERY_BEAT_SCHEDULE = {
@@ -329,7 +346,7 @@ CSRF_COOKIE_SECURE = SECURE_COOKIES
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-CSRF_FAILURE_VIEW = "oneclick.contract.csrf_failure"
+CSRF_FAILURE_VIEW = "core.errors.csrf_failure"
 BEHIND_TLS_PROXY: bool = env_bool("BEHIND_TLS_PROXY", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 
@@ -356,14 +373,14 @@ REST_FRAMEWORK = {
         # The embedded panel's credential (no cookies inside a CRM's frame); needs no CSRF token. Before
         # the session, so a Bearer request decides who it is even when a same-site cookie rides along (as
         # the live stream does), rather than failing the session's CSRF check.
-        "buttons.authentication.BearerAuthentication",
+        "accounts.authentication.BearerAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "oneclick.parsers.JSONParser",
-        "oneclick.parsers.FormParser",
+        "core.bodies.JSONParser",
+        "core.bodies.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -375,11 +392,11 @@ REST_FRAMEWORK = {
         # Sign-in attempts (the login page, the admin's and /api/auth/token/) per client address.
         "login": env.str("LOGIN_RATE", default="10/minute"),
     },
-    "EXCEPTION_HANDLER": "oneclick.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.exception_handler",
     # The throttle's client address: X-Forwarded-For is the caller's to write, so only the entries the
     # proxies in front appended are believed (none without a proxy, else the last one's).
     "NUM_PROXIES": env.int("NUM_PROXIES", default=1 if BEHIND_TLS_PROXY else 0),
-    "DEFAULT_PAGINATION_CLASS": "oneclick.pagination.ResultsPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.ResultsPagination",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "OneClick messaging API",

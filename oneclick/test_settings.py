@@ -14,7 +14,7 @@ os.environ.setdefault("DATABASE_URL", "sqlite:///" + os.path.join(os.path.dirnam
 os.environ.setdefault("CELERY_BROKER_URL", "filesystem://")
 
 from oneclick.settings import *  # noqa: F403
-from oneclick.settings import CACHES
+from oneclick.settings import CACHES, INSTALLED_APPS
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Unit tests run tasks inline; the end-to-end tests start a real worker on the real broker.
@@ -35,3 +35,6 @@ else:
 STATIC_ROOT = None  # tests never collect static files; whitenoise serves them from the finders
 WHITENOISE_USE_FINDERS = True
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+# The demo's own tests (its automation, seed_demo) need its app; its pages stay unmounted, as in production.
+if "demo" not in INSTALLED_APPS:
+    INSTALLED_APPS = [*INSTALLED_APPS, "demo"]

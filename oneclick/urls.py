@@ -10,24 +10,27 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from buttons import install as pipedrive_install
+from accounts import views as accounts_views
 from buttons import views as button_views
-from messaging import embedded, panel_api
+from crm import install as pipedrive_install
+from crm import panels as crm_panels
+from deliveries import views as delivery_views
+from messaging import api as messaging_api
+from messaging import pages as messaging_pages
+from messaging import panel_api
 from messaging import stream as messaging_stream
-from messaging import views as messaging_views
-from messaging import web as messaging_web
-from oneclick import auth, health
+from oneclick import health
 
 admin.site.site_header = admin.site.site_title = "OneClick administration"
 admin.site.index_title = "Buttons, clicks and messages"
 # Three models need no side navigation; the click and message lists need the width.
 admin.site.enable_nav_sidebar = False
-admin.site.login = auth.throttled_admin_login(admin.site.login)
+admin.site.login = accounts_views.throttled_admin_login(admin.site.login)
 
-handler400 = "oneclick.contract.handler400"
-handler403 = "oneclick.contract.handler403"
-handler404 = "oneclick.contract.handler404"
-handler500 = "oneclick.faults.server_error"
+handler400 = "core.errors.handler400"
+handler403 = "core.errors.handler403"
+handler404 = "core.errors.handler404"
+handler500 = "core.errors.server_error"
 
 router = SimpleRouter(trailing_slash="/?")
 router.register("buttons", button_views.ButtonViewSet, basename="button")
@@ -41,6 +44,12 @@ def admin_shortcut(request: HttpRequest, content_type_id: int, object_id: str) -
         raise Http404("No such object.") from None
 
 
+# Bookmarks of the admin's pages of companies and members from before they moved to the accounts app.
+def _moved_to_accounts(request: HttpRequest, model: str, rest: str) -> HttpResponseRedirect:
+    query = f"?{request.META['QUERY_STRING']}" if request.META.get("QUERY_STRING") else ""
+    return HttpResponseRedirect(f"/admin/accounts/{model}/{rest}{query}")
+
+
 def favicon(request: HttpRequest) -> HttpResponseRedirect:
     """Browsers ask for /favicon.ico on every page, the admin's included."""
     return HttpResponseRedirect(static("favicon.svg"))
@@ -50,11 +59,12 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("healthz", health.healthz, name="healthz"),
     path("admin/r/<int:content_type_id>/<path:object_id>/", admin.site.admin_view(admin_shortcut)),
+    re_path(r"^admin/buttons/(?P<model>company|member)/(?P<rest>.*)$", _moved_to_accounts),
     path("admin/", admin.site.urls),
-    path("api/auth/token/", auth.TokenView.as_view(), name="api-token"),
-    re_path(r"^api/trigger-message/?$", messaging_views.TriggerMessageView.as_view(), name="trigger-message"),
-    path("api/buttons/<uuid:identifier>/click", button_views.ClickView.as_view(), name="button-click"),
-    path("api/events/<str:event_id>/", messaging_views.EventView.as_view(), name="event-detail"),
+    path("api/auth/token/", accounts_views.TokenView.as_view(), name="api-token"),
+    re_path(r"^api/trigger-message/?$", messaging_api.TriggerMessageView.as_view(), name="trigger-message"),
+    path("api/buttons/<uuid:identifier>/click", delivery_views.ClickView.as_view(), name="button-click"),
+    path("api/events/<str:event_id>/", messaging_api.EventView.as_view(), name="event-detail"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI's page carries a small inline <style>; scripts stay external (the split view).
     path(
@@ -63,10 +73,10 @@ urlpatterns = [
         name="api-docs",
     ),
     # The browser side (issue #4): pages, the panel's JSON API, live updates.
-    path("", messaging_web.home, name="home"),
-    path("login/", auth.LoginView.as_view(), name="login"),
+    path("", messaging_pages.home, name="home"),
+    path("login/", accounts_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("panel/<str:resource>/<str:object_id>/", messaging_web.panel, name="panel"),
+    path("panel/<str:resource>/<str:object_id>/", messaging_pages.panel, name="panel"),
     path("api/panel/<str:resource>/<str:object_id>/", panel_api.PanelView.as_view(), name="panel-state"),
     re_path(r"^api/buttons/(?P<identifier>[^/]+)/messages/?$", panel_api.MessageLogView.as_view(),
             name="button-messages"),
@@ -75,25 +85,20 @@ urlpatterns = [
     re_path(r"^api/buttons/(?P<identifier>[^/]+)/messages/read-all/?$",
             panel_api.MarkAllReadView.as_view(), name="button-messages-read-all"),
     path("api/stream/<str:resource>/<str:object_id>/", messaging_stream.stream, name="panel-stream"),
-    path("api/buttons/<uuid:identifier>/clear-messages", button_views.ClearMessagesView.as_view(),
+    path("api/buttons/<uuid:identifier>/clear-messages", messaging_api.ClearMessagesView.as_view(),
          name="button-clear-messages"),
     path("api/", include(router.urls)),
     # Inside the CRM (DESIGN "Embedding in the CRM"): Pipedrive's custom panel and app install, and the
-    # signed embed for any other host. Only these pages may be framed (oneclick.framing).
-    path("pipedrive/panel/", embedded.pipedrive_panel, name="pipedrive-panel"),
-    path("pipedrive/session/", embedded.PipedriveSessionView.as_view(), name="pipedrive-session"),
+    # signed embed for any other host. Only these pages may be framed (core.framing).
+    path("pipedrive/panel/", crm_panels.pipedrive_panel, name="pipedrive-panel"),
+    path("pipedrive/session/", crm_panels.PipedriveSessionView.as_view(), name="pipedrive-session"),
     path("pipedrive/install/", pipedrive_install.install, name="pipedrive-install"),
     path("pipedrive/callback/", pipedrive_install.callback, name="pipedrive-callback"),
     path("pipedrive/uninstall/", pipedrive_install.uninstall, name="pipedrive-uninstall"),
-    path("embed/panel/", embedded.embed_panel, name="embed-panel"),
-    path("embed/session/", embedded.EmbedSessionView.as_view(), name="embed-session"),
+    path("embed/panel/", crm_panels.embed_panel, name="embed-panel"),
+    path("embed/session/", crm_panels.EmbedSessionView.as_view(), name="embed-session"),
 ]
 
-if settings.LOCAL_MODE:
-    from buttons import demo, demo_crm
+if settings.LOCAL_MODE:  # the demo app is installed only then (settings): production never imports it
+    urlpatterns.append(path("", include("demo.urls")))
 
-    urlpatterns += [
-        path("demo/automation", demo.automation, name="demo-automation"),
-        path("demo/crm/", demo_crm.crm, name="demo-crm"),
-        path("demo/crm/token", demo_crm.crm_token, name="demo-crm-token"),
-    ]

@@ -5,8 +5,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from buttons.actions import ClickRequest, _webhook_payload
-from buttons.models import Button, ClickEvent, Member
+from accounts.models import Member
+from buttons.models import Button, ClickEvent
+from deliveries.actions import ClickRequest, _webhook_payload
 from messaging.models import Message
 
 

@@ -6,8 +6,9 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
-from buttons.models import Button, Member
-from buttons.signing import mask_secret, secret_key_bytes
+from accounts.models import Member
+from buttons.models import Button
+from core.secrets import mask_secret, secret_key_bytes
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
-from buttons.models import Button, ClickEvent, Company, Member
+from accounts.models import Company, Member
+from buttons.models import Button, ClickEvent
 from buttons.tests.helpers import make_event, make_message
 from messaging.models import Message
 
@@ -136,20 +137,20 @@ def test_a_company_admin_sees_only_their_own_company_and_no_members(
     admin_member: Member, outsider: Member, world: World
 ) -> None:
     client = logged_in(admin_member.user)
-    listing = client.get("/admin/buttons/company/").content.decode()
+    listing = client.get("/admin/accounts/company/").content.decode()
     assert admin_member.company.name in listing and "Other Inc" not in listing
-    assert client.get(f"/admin/buttons/company/{admin_member.company_id}/change/").status_code == 200
+    assert client.get(f"/admin/accounts/company/{admin_member.company_id}/change/").status_code == 200
     # Another company's page does not exist for them (the admin redirects to its index with a notice).
-    other = client.get(f"/admin/buttons/company/{outsider.company_id}/change/")
+    other = client.get(f"/admin/accounts/company/{outsider.company_id}/change/")
     assert other.status_code == 302 and "Other Inc" not in other.content.decode()
-    assert client.get("/admin/buttons/company/add/").status_code == 403
-    assert client.post(f"/admin/buttons/company/{admin_member.company_id}/delete/", {"post": "yes"}).status_code == 403
-    assert client.get("/admin/buttons/member/").status_code == 403
+    assert client.get("/admin/accounts/company/add/").status_code == 403
+    assert client.post(f"/admin/accounts/company/{admin_member.company_id}/delete/", {"post": "yes"}).status_code == 403
+    assert client.get("/admin/accounts/member/").status_code == 403
 
 
 def test_a_company_admin_sets_up_the_embed_but_not_the_crm_id(admin_member: Member) -> None:
     client = logged_in(admin_member.user)
-    url = f"/admin/buttons/company/{admin_member.company_id}/change/"
+    url = f"/admin/accounts/company/{admin_member.company_id}/change/"
     response = client.post(url, {"name": "Acme", "external_id": "111111", "embed_origins": "https://crm.acme.test",
                                  "embed_secret_action": "generate", "_save": "Save"})
     assert response.status_code == 302
@@ -186,5 +187,5 @@ def test_a_superuser_sees_every_company(superuser: object, world: World) -> None
     page = client.get("/admin/messaging/message/").content.decode()
     assert f"button={world.own_button.pk}" in page and f"button={world.other_button.pk}" in page
     assert client.get(f"/admin/buttons/button/{world.other_button.pk}/change/").status_code == 200
-    companies = client.get("/admin/buttons/company/").content.decode()
+    companies = client.get("/admin/accounts/company/").content.decode()
     assert "Acme" in companies and "Other Inc" in companies

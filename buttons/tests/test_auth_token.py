@@ -1,6 +1,6 @@
 from rest_framework.test import APIClient
 
-from buttons.models import Member
+from accounts.models import Member
 
 
 def test_it_returns_a_token_that_authenticates(admin_member: Member) -> None:

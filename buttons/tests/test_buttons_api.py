@@ -1,6 +1,7 @@
 from collections.abc import Callable
 
-from buttons.models import Button, Member
+from accounts.models import Member
+from buttons.models import Button
 from conftest import api_client
 
 NEW_BUTTON = {

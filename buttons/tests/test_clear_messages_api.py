@@ -2,7 +2,8 @@
 
 from collections.abc import Callable
 
-from buttons.models import Button, Member
+from accounts.models import Member
+from buttons.models import Button
 from buttons.tests.helpers import make_message, make_past_event
 from conftest import api_client
 from messaging.models import Message

@@ -9,7 +9,8 @@ import responses
 from django.test import Client
 from kombu.exceptions import OperationalError
 
-from buttons.models import Button, ClickEvent, Member
+from accounts.models import Member
+from buttons.models import Button, ClickEvent
 from conftest import api_client
 from messaging.models import Message
 
@@ -155,7 +156,7 @@ def test_a_dead_broker_is_503_and_the_event_is_failed(
     admin_member: Member, make_button: Callable[..., Button]
 ) -> None:
     button = make_button()
-    with mock.patch("buttons.tasks.deliver_click.apply_async", side_effect=OperationalError("down")):
+    with mock.patch("deliveries.tasks.deliver_click.apply_async", side_effect=OperationalError("down")):
         response = click(admin_member, button)
     assert response.status_code == 503
     assert "try again" in response.json()["detail"]

@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
-from buttons.models import Company, Member
+from accounts.models import Company, Member
 
 
 @pytest.mark.django_db

@@ -9,10 +9,11 @@ from collections.abc import Callable
 
 import pytest
 
-from buttons import delivery
-from buttons.models import Button, ClickEvent, Member
+from accounts.models import Member
+from buttons.models import Button, ClickEvent
 from buttons.tests.helpers import make_event
 from conftest import Receiver
+from deliveries import delivery
 from messaging.models import Message
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -7,10 +7,11 @@ from unittest import mock
 import pytest
 from django.db import OperationalError
 
-from buttons import delivery, tasks
-from buttons.models import Button, ClickEvent, Member
+from accounts.models import Member
+from buttons.models import Button, ClickEvent
 from buttons.tests.helpers import make_event
 from conftest import Receiver
+from deliveries import delivery, tasks
 from messaging.models import Message
 
 

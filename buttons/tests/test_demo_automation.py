@@ -7,7 +7,7 @@ from unittest import mock
 
 from django.test import RequestFactory
 
-from buttons import demo
+from demo import automation as demo
 
 CLICK = {"resource": "deal", "selectedIds": "21389", "event_id": "d3cc3758-41d3-4eba-bb80-894734f5fa20"}
 

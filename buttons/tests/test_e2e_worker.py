@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from buttons.models import Button, Member
+from accounts.models import Member
+from buttons.models import Button
 from conftest import Receiver, api_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

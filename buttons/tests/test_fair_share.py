@@ -9,10 +9,11 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
-from buttons import delivery
-from buttons.models import Button, ClickEvent, Member
-from buttons.shares import Shares
+from accounts.models import Member
+from buttons.models import Button, ClickEvent
 from buttons.tests.helpers import make_event
+from deliveries import delivery
+from deliveries.shares import Shares
 from oneclick.tests.stack import hooks_server
 
 

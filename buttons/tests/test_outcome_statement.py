@@ -1,4 +1,4 @@
-"""A delivery's outcome and its message are stored together or not at all (ClickEventManager.end_claimed,
+"""A delivery's outcome and its message are stored together or not at all (deliveries.claim.end_claimed,
 one statement on PostgreSQL, a transaction elsewhere): a click never reads "delivered" without its
 answer in the log, and an answer is never stored for a click that is not this delivery's to end."""
 
@@ -9,9 +9,11 @@ import pytest
 from django.db import IntegrityError
 from django.utils import timezone
 
-from buttons.delivery import INTERRUPTED
-from buttons.models import Button, ClickEvent, Member
+from accounts.models import Member
+from buttons.models import Button, ClickEvent
 from buttons.tests.helpers import make_event
+from deliveries import claim
+from deliveries.delivery import INTERRUPTED
 from messaging.models import Message
 
 OUTCOME = {"delivery": "delivered", "http_status": 200, "duration_ms": 12, "attempts": 1, "error": "",
@@ -22,7 +24,7 @@ def claimed(button: Button, member: Member) -> tuple[ClickEvent, uuid.UUID]:
     token = uuid.uuid4()
     event = make_event(button, member)
     now = timezone.now()
-    assert ClickEvent.objects.claim(event.pk, token, now=now, leaves_by=now) is not None
+    assert claim.claim(event.pk, token, now=now, leaves_by=now) is not None
     return event, token
 
 
@@ -36,7 +38,7 @@ def test_the_outcome_and_its_message_are_stored_together(
 ) -> None:
     event, token = claimed(make_button(), admin_member)
     message = answer(event)
-    assert ClickEvent.objects.end_claimed(event.pk, token, message=message, **OUTCOME) is True
+    assert claim.end_claimed(event.pk, token, message=message, **OUTCOME) is True
     event.refresh_from_db()
     assert (event.delivery, event.http_status) == ("delivered", 200)
     stored = Message.objects.get()
@@ -46,7 +48,7 @@ def test_the_outcome_and_its_message_are_stored_together(
 def test_another_deliverys_claim_stores_neither(admin_member: Member, make_button: Callable[..., Button]) -> None:
     event, _ = claimed(make_button(), admin_member)
     message = answer(event)
-    assert ClickEvent.objects.end_claimed(event.pk, uuid.uuid4(), message=message, **OUTCOME) is False
+    assert claim.end_claimed(event.pk, uuid.uuid4(), message=message, **OUTCOME) is False
     assert message.pk is None and not Message.objects.exists()
     event.refresh_from_db()
     assert event.delivery == "pending"
@@ -54,8 +56,8 @@ def test_another_deliverys_claim_stores_neither(admin_member: Member, make_butto
 
 def test_a_click_already_ended_gets_no_second_answer(admin_member: Member, make_button: Callable[..., Button]) -> None:
     event, token = claimed(make_button(), admin_member)
-    assert ClickEvent.objects.end_claimed(event.pk, token, message=answer(event), **OUTCOME) is True
-    assert ClickEvent.objects.end_claimed(event.pk, token, message=answer(event, "again"), **OUTCOME) is False
+    assert claim.end_claimed(event.pk, token, message=answer(event), **OUTCOME) is True
+    assert claim.end_claimed(event.pk, token, message=answer(event, "again"), **OUTCOME) is False
     assert list(Message.objects.values_list("content", flat=True)) == ["Invoice 42 created"]
 
 
@@ -65,6 +67,6 @@ def test_a_message_that_cannot_be_stored_leaves_the_click_pending(
 ) -> None:
     event, token = claimed(make_button(), admin_member)
     with pytest.raises(IntegrityError):  # content may not be NULL
-        ClickEvent.objects.end_claimed(event.pk, token, message=answer(event, None), **OUTCOME)
+        claim.end_claimed(event.pk, token, message=answer(event, None), **OUTCOME)
     event.refresh_from_db()
     assert event.delivery == "pending" and not Message.objects.exists()

@@ -23,7 +23,8 @@ from django.core import serializers
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from buttons.models import Button, Company, Member
+from accounts.models import Company, Member
+from buttons.models import Button
 
 CLIENT_ID = "oneclick-test-client"
 CLIENT_SECRET = "oneclick-test-client-secret-0123456789abcdef"

@@ -6,11 +6,12 @@ from collections.abc import Callable
 import pytest
 from django.core.exceptions import ValidationError
 
-from buttons import delivery
-from buttons.models import Button, ClickEvent, Member
+from accounts.models import Member
+from buttons.models import Button, ClickEvent
 from buttons.tests.helpers import make_event
-from buttons.webhooks import check_destination
 from conftest import Receiver, api_client
+from core.destinations import check_destination
+from deliveries import delivery
 from messaging.models import Message
 
 PRIVATE_URLS = [

@@ -8,10 +8,11 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from buttons import delivery
-from buttons.models import Button, ClickEvent, Member
+from accounts.models import Member
+from buttons.models import Button, ClickEvent
 from buttons.tests.helpers import make_event
 from conftest import Receiver
+from deliveries import delivery
 from messaging.models import Message
 
 
@@ -82,7 +83,7 @@ def test_a_finished_delivery_is_left_alone(
 
 
 def test_the_sweep_is_a_registered_beat_task(admin_member: Member, make_button: Callable[..., Button]) -> None:
-    from buttons import tasks
+    from deliveries import tasks
     from oneclick.celery import app
 
     schedule = settings.CELERY_BEAT_SCHEDULE["fail-stalled-deliveries"]

@@ -10,8 +10,9 @@ import responses
 from django.test import Client
 from rest_framework.test import APIClient
 
-from buttons import actions
-from buttons.models import TEST_OBJECT_ID, Button, ClickEvent, Member
+from accounts.models import Member
+from buttons.models import TEST_OBJECT_ID, Button, ClickEvent
+from deliveries import actions
 from messaging import reads
 from messaging.models import Message
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from buttons import webhooks
+from deliveries import webhooks
 from oneclick.tests.stack import free_port
 
 

@@ -4,7 +4,7 @@ import json
 import threading
 import time
 
-from buttons import webhooks
+from deliveries import webhooks
 from oneclick.tests.stack import hooks_server
 
 

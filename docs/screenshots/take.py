@@ -30,7 +30,7 @@ def seed() -> None:
     django.setup()
     from django.utils import timezone
 
-    from buttons.actions import create_member
+    from accounts.actions import create_member
     from buttons.models import Button, ClickEvent
     from messaging.models import Message
 

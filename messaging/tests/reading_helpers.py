@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from buttons.models import Button, Member
+from accounts.models import Member
+from buttons.models import Button
 from buttons.tests.helpers import make_event
 from messaging.models import Message
 

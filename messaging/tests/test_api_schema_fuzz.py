@@ -18,7 +18,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from buttons.actions import create_member
+from accounts.actions import create_member
 from oneclick.wsgi import application
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)

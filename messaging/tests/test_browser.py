@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from buttons.models import Button, ClickEvent, Member
+from accounts.models import Member
+from buttons.models import Button, ClickEvent
 from buttons.tests.helpers import make_event
 from messaging.models import Message
 from messaging.tests.browser_support import CHROMIUM, app_on_test_database, chromium, log_in, orm_beside_playwright

@@ -19,10 +19,11 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from jwt.warnings import InsecureKeyLengthWarning
 
-from buttons.actions import create_member, rotate_embed_secret
-from buttons.models import Button, ClickEvent, Company, Member
-from buttons.signing import EMBED_SECRET_PREFIX, secret_key_bytes
+from accounts.actions import create_member, rotate_embed_secret
+from accounts.models import Company, Member
+from buttons.models import Button, ClickEvent
 from conftest import Receiver
+from core.secrets import EMBED_SECRET_PREFIX, secret_key_bytes
 
 PD_SECRET = "pipedrive-panel-jwt-secret-for-tests-0123456789"
 OTHER_SECRET = "not-pipedrives-secret-but-just-as-long-0123456789"

@@ -3,7 +3,8 @@
 from collections.abc import Callable
 from datetime import timedelta
 
-from buttons.models import Button, Member
+from accounts.models import Member
+from buttons.models import Button
 from buttons.tests.helpers import make_event
 from conftest import api_client
 from messaging.models import Message

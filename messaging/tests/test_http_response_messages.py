@@ -4,12 +4,13 @@ from collections.abc import Callable
 
 import pytest
 
-from buttons import delivery
-from buttons.models import Button, Member
+from accounts.models import Member
+from buttons.models import Button
 from buttons.tests.helpers import make_event
 from conftest import Receiver
+from deliveries import delivery
+from messaging.incoming import interpret_response
 from messaging.models import Message
-from messaging.parsing import interpret_response
 
 ERROR_PAGE = "<!DOCTYPE html><html><head><title>502</title></head><body><h1>Bad gateway</h1></body></html>"
 

@@ -2,7 +2,8 @@
 
 from collections.abc import Callable
 
-from buttons.models import Button, Member
+from accounts.models import Member
+from buttons.models import Button
 from conftest import api_client
 from messaging.models import Message
 from messaging.public_ids import to_public

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from buttons.models import Button, Member
+from accounts.models import Member
+from buttons.models import Button
 from buttons.tests.helpers import make_event
 from messaging.tests.reading_helpers import message
 

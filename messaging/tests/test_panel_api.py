@@ -4,7 +4,8 @@ from collections.abc import Callable
 
 import pytest
 
-from buttons.models import Button, Member
+from accounts.models import Member
+from buttons.models import Button
 from conftest import api_client
 from messaging.tests.reading_helpers import message, panel
 

@@ -4,7 +4,8 @@ from collections.abc import Callable
 
 from django.test import Client
 
-from buttons.models import Button, Member
+from accounts.models import Member
+from buttons.models import Button
 from conftest import api_client
 from messaging.models import Message
 from messaging.public_ids import LIMIT, to_public

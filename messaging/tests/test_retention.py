@@ -14,7 +14,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from buttons.models import Button, ClickEvent, Member
+from accounts.models import Member
+from buttons.models import Button, ClickEvent
 from buttons.tests.helpers import make_event, make_message
 from messaging import tasks
 from messaging.models import Message
@@ -138,7 +139,7 @@ def test_an_event_that_gets_a_message_while_the_purge_runs_stays(
     locked, go = threading.Event(), threading.Event()
 
     # A writer that locks the event's row, then stores its message. The delivery does both in one
-    # statement (ClickEventManager.end_claimed), which cannot be paused in between; this one waits
+    # statement (deliveries.claim.end_claimed), which cannot be paused in between; this one waits
     # there, so the purge is certain to meet the lock.
     def late_delivery() -> None:
         try:

@@ -13,8 +13,9 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 from django.test import AsyncClient, Client, override_settings
 
-from buttons.access import issue_access
-from buttons.models import Button, Member
+from accounts.access import issue_access
+from accounts.models import Member
+from buttons.models import Button
 from messaging import live, stream
 from messaging.public_ids import to_public
 from messaging.stream import _buttons_of as buttons_of

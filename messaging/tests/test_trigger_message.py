@@ -9,7 +9,8 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
-from buttons.models import Button, ClickEvent, Member
+from accounts.models import Member
+from buttons.models import Button, ClickEvent
 from buttons.tests.helpers import make_event
 from messaging.models import Message
 from messaging.public_ids import from_public

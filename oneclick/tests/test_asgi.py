@@ -14,9 +14,10 @@ from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
-from buttons.access import issue_access
-from buttons.authentication import EXPIRED
-from buttons.models import Button, ClickEvent, Member
+from accounts.access import issue_access
+from accounts.authentication import EXPIRED
+from accounts.models import Member
+from buttons.models import Button, ClickEvent
 from buttons.tests.helpers import make_event
 from messaging.models import Message
 from messaging.tests.test_stream import REDIS_URL, redis_up

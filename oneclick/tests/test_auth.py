@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
-from buttons.models import Member
-from oneclick.auth import TOO_MANY, LoginThrottle
+from accounts.models import Member
+from accounts.views import TOO_MANY, LoginThrottle
 
 PASSWORD = "correct-horse-battery"
 

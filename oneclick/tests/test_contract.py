@@ -9,7 +9,8 @@ import pytest
 from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
-from buttons.models import Button, Member
+from accounts.models import Member
+from buttons.models import Button
 from conftest import api_client
 
 POST_ENDPOINTS = ["/api/trigger-message", "/api/auth/token/", "/api/buttons/", "/api/buttons/{button}/click",

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
-from oneclick.postgresql.base import check_connection
+from core.postgresql.base import check_connection
 
 URL = os.environ.get("DATABASE_URL", "")  # its server; the maintenance database "postgres" is used
 pytestmark = pytest.mark.skipif(not URL.startswith("postgres"), reason="needs PostgreSQL (DATABASE_URL)")

@@ -15,11 +15,12 @@ from django.db import OperationalError
 from django.test import Client
 from rest_framework.test import APIClient
 
-from buttons.models import Member
+from accounts.models import Member
+from accounts.views import LoginThrottle
 from conftest import api_client
+from core import errors, faults
 from messaging import throttling
-from oneclick import faults, health
-from oneclick.auth import LoginThrottle
+from oneclick import health
 
 DOWN = OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
 
@@ -49,7 +50,7 @@ def test_a_page_that_meets_a_dead_database_is_a_styled_error_page(admin_member: 
 
 
 def test_the_pipedrive_panel_meets_a_dead_database_with_a_page_pipedrive_may_show(db: None) -> None:
-    with mock.patch("buttons.embedding.pipedrive_user", side_effect=DOWN):
+    with mock.patch("crm.tokens.pipedrive_user", side_effect=DOWN):
         response = Client().get("/pipedrive/panel/?token=x&userId=1&companyId=2&resource=deal&selectedIds=42")
     assert response.status_code == 503 and faults.DATABASE_DOWN in response.content.decode()
     assert "X-Frame-Options" not in response
@@ -57,7 +58,7 @@ def test_the_pipedrive_panel_meets_a_dead_database_with_a_page_pipedrive_may_sho
 
 
 def test_the_embed_session_meets_a_dead_database_with_json(db: None) -> None:
-    with mock.patch("buttons.embedding.embed_grant", side_effect=DOWN):
+    with mock.patch("crm.tokens.embed_grant", side_effect=DOWN):
         response = APIClient().post("/embed/session/", {"token": "x"}, format="json")
     assert response.status_code == 503 and response.json() == {"detail": faults.DATABASE_DOWN}
 
@@ -81,7 +82,7 @@ def test_a_bug_is_still_a_500_but_with_a_sentence(admin_member: Member) -> None:
     client.force_authenticate(admin_member.user)
     with mock.patch("messaging.reads.panel_state", side_effect=ValueError("a bug")):
         response = client.get("/api/panel/deal/42/")
-    assert response.status_code == 500 and response.json() == {"detail": faults.SERVER_ERROR}
+    assert response.status_code == 500 and response.json() == {"detail": errors.SERVER_ERROR}
 
 
 def test_healthz_is_ok_and_names_a_failed_service(db: None) -> None:

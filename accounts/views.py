@@ -1,0 +1,70 @@
+"""Sign-in endpoints with a per-address attempt budget, so passwords cannot be guessed at speed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import views as auth_views
+from django.forms import Form
+from django.forms.utils import ErrorDict
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.settings import api_settings
+
+from core.throttling import AddressThrottle
+
+TOO_MANY = "Too many sign-in attempts from your address; please wait a minute and try again."
+
+
+class LoginThrottle(AddressThrottle):
+    """Attempts per client address (settings: DEFAULT_THROTTLE_RATES["login"]), successful or not.
+    Sign-in keeps working while the shared cache is down: the budget is then each process's own."""
+
+    scope = "login"
+
+
+def over_budget(request: HttpRequest) -> bool:
+    return request.method == "POST" and not LoginThrottle().allow_request(request, None)
+
+
+def refused(form: Form) -> Form:
+    """The form, bound but not cleaned (cleaning checks the password: this guess must not count),
+    with the reason as its error."""
+    form.cleaned_data, form._errors = {}, ErrorDict()
+    form.add_error(None, TOO_MANY)
+    return form
+
+
+class TokenView(ObtainAuthToken):
+    throttle_classes = [LoginThrottle]
+    # ObtainAuthToken names DRF's own parsers, which read any size and nesting: use the bounded ones.
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES
+
+
+class LoginView(auth_views.LoginView):
+    redirect_authenticated_user = True
+
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if over_budget(request):
+            form = refused(self.get_form())
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+
+def throttled_admin_login(login: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """admin.site.login with the same budget (the admin has its own sign-in page)."""
+
+    def view(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if not over_budget(request):
+            return login(request, extra_context)
+        context = {**admin.site.each_context(request), "title": "Log in", "app_path": request.get_full_path(),
+                   "form": refused(AdminAuthenticationForm(request, data=request.POST)),
+                   "username": request.POST.get("username", "")}
+        return TemplateResponse(request, "admin/login.html", context, status=429)
+
+    return view

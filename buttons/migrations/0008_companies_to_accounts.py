@@ -1,0 +1,30 @@
+"""Buttons and click events point at accounts' Company (the same table): a change of Django's state only."""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("buttons", "0007_embed"),
+        ("accounts", "0001_initial"),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="button",
+                    name="company",
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="buttons", to="accounts.company"),
+                ),
+                migrations.AlterField(
+                    model_name="clickevent",
+                    name="company",
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.company"),
+                ),
+            ],
+            database_operations=[],
+        ),
+    ]

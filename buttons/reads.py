@@ -1,0 +1,40 @@
+"""Buttons and click events a user may see: built on the access helper (accounts.access.scoped)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+from django.http import Http404
+
+from accounts.access import scoped
+from buttons.models import Button, ClickEvent
+
+
+def buttons_for(user: AbstractBaseUser) -> QuerySet[Button]:
+    """Every button query that serves a user starts here, scoped to the user's company."""
+    return scoped(Button.objects.all(), user)
+
+
+def get_button(user: AbstractBaseUser, identifier: object) -> Button:
+    try:
+        key = uuid.UUID(str(identifier))
+    except ValueError:
+        raise Http404("No such button.") from None
+    button = buttons_for(user).filter(identifier=key).first()
+    if button is None:
+        raise Http404("No such button.")
+    return button
+
+
+def get_own_event(user: AbstractBaseUser, event_id: object) -> ClickEvent:
+    """A click event, for the user who clicked only."""
+    try:
+        key = uuid.UUID(str(event_id).strip())
+    except ValueError:
+        raise Http404("No such event.") from None
+    event = ClickEvent.objects.select_related("button").filter(pk=key, user_id=user.pk).first()
+    if event is None:
+        raise Http404("No such event.")
+    return event

@@ -1,0 +1,98 @@
+"""The demo CRM of the embedded local mode (never mounted in production): a deal page on another
+origin (http://localhost:<port>, beside the app on 127.0.0.1) that shows the OneClick panel in its
+sidebar, as a newcomer's users would see it.
+
+It plays the host's part for real: its server signs the panel's token (a signed embed with the demo
+company's embed secret, or a Pipedrive panel token with PIPEDRIVE_JWT_SECRET), and static/demo-crm.js
+answers the panel's messages (Pipedrive's SDK protocol, or the signed embed's token and resize requests).
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode, urlsplit
+
+import jwt
+from csp.decorators import csp_update
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts.models import Member
+from core.secrets import EMBED_SECRET_PREFIX, secret_key_bytes
+
+DEMO_COMPANY = "737569"  # as seed_demo makes it
+DEMO_RECORD = "42"
+USERS = {"demo": "1108048", "admin": "1108047"}
+HOSTS = ("signed", "pipedrive")
+
+
+def _app_base() -> str:
+    return settings.DEMO_BASE_URL.rstrip("/")
+
+
+def _crm_base() -> str:
+    """The demo CRM's own origin: the app's, with localhost for 127.0.0.1 (so it is another site)."""
+    parts = urlsplit(_app_base())
+    return f"{parts.scheme}://localhost:{parts.port or 80}"
+
+
+def _member(request: HttpRequest) -> Member | None:
+    user_id = USERS.get(request.GET.get("as", "demo"), USERS["demo"])
+    return Member.objects.select_related("company", "user").filter(
+        company__external_id=DEMO_COMPANY, external_id=user_id).first()
+
+
+def embed_token(member: Member, resource: str = "deal", selected_ids: str = DEMO_RECORD) -> str:
+    """What a host's server signs for /embed/panel/: at most 15 minutes ahead."""
+    claims = {"companyId": member.company.external_id, "userId": member.external_id, "resource": resource,
+              "view": "details", "selectedIds": selected_ids, "name": member.user.get_username(),
+              "exp": int(time.time()) + 600}
+    return jwt.encode(claims, secret_key_bytes(member.company.embed_secret, EMBED_SECRET_PREFIX), algorithm="HS256")
+
+
+def pipedrive_token(member: Member) -> str:
+    """What Pipedrive signs for a custom panel (and its SDK's get_signed_token)."""
+    claims = {"userId": int(member.external_id), "companyId": int(member.company.external_id),
+              "exp": int(time.time()) + 600}
+    return jwt.encode(claims, settings.PIPEDRIVE_JWT_SECRET, algorithm="HS256")
+
+
+def _frame_url(member: Member, host: str, theme: str) -> str:
+    if host == "pipedrive":
+        query = {"resource": "deal", "view": "details", "selectedIds": DEMO_RECORD, "id": "oneclick-demo-panel",
+                 "userId": member.external_id, "companyId": member.company.external_id, "theme": theme,
+                 "token": pipedrive_token(member)}
+        return f"{_app_base()}/pipedrive/panel/?{urlencode(query)}"
+    return f"{_app_base()}/embed/panel/?{urlencode({'token': embed_token(member), 'theme': theme})}"
+
+
+@require_GET
+@csp_update({"frame-src": [_app_base()]})
+def crm(request: HttpRequest) -> HttpResponse:
+    """GET /demo/crm/: a deal in a pretend CRM, the OneClick panel in its sidebar."""
+    if request.get_host().split(":")[0] != "localhost":  # the CRM lives on another origin than the app
+        return HttpResponseRedirect(f"{_crm_base()}{request.get_full_path()}")
+    member = _member(request)
+    if member is None or not member.company.embed_secret:
+        return HttpResponse("The demo data is missing: run `python manage.py seed_demo` (./run does).",
+                            status=503, content_type="text/plain")
+    host = request.GET.get("host") if request.GET.get("host") in HOSTS else "signed"
+    theme = "dark" if request.GET.get("theme") == "dark" else "light"
+    as_user = "admin" if member.external_id == USERS["admin"] else "demo"
+    return render(request, "embed/demo_crm.html", {
+        "frame_url": _frame_url(member, host, theme), "app_origin": _app_base(), "host": host, "crm_theme": theme,
+        "as_user": as_user, "member": member, "record": DEMO_RECORD,
+        "token_url": f"/demo/crm/token?{urlencode({'as': as_user, 'host': host})}",
+    })
+
+
+@require_GET
+def crm_token(request: HttpRequest) -> JsonResponse:
+    """A fresh token for the demo CRM's panel (the host's server side; local mode only)."""
+    member = _member(request)
+    if member is None or not member.company.embed_secret:
+        return JsonResponse({"detail": "The demo data is missing: run python manage.py seed_demo."}, status=503)
+    token = pipedrive_token(member) if request.GET.get("host") == "pipedrive" else embed_token(member)
+    return JsonResponse({"token": token})
