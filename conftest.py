@@ -145,8 +145,8 @@ def celery_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[str
     import uuid
     from pathlib import Path
 
-    from messaging.tests.browser_support import stop_process
     from oneclick.celery import app
+    from testing.browser import stop_process
 
     queue = f"test-{uuid.uuid4().hex[:12]}"
     with django_db_blocker.unblock():

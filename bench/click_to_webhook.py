@@ -3,7 +3,7 @@
     .venv/bin/python bench/click_to_webhook.py [--scenario steady|burst|drain|neighbours|all] [--seconds 20]
         [--steady-rate 32] [--receiver process|thread] [--web-nice 10] [--profile FILE]
 
-The stack of the fault tests (oneclick/tests/stack.py: gunicorn with 2 uvicorn workers at a lower CPU
+The stack of the fault tests (testing/stack.py: gunicorn with 2 uvicorn workers at a lower CPU
 priority than the delivery worker, as deployed (`--web-nice 0` for equal shares), one delivery
 worker process with -P gevent -c 2000, a housekeeping worker, beat, a PostgreSQL and a Redis of its own)
 against a receiver on 127.0.0.1 that notes when each click's webhook arrives and answers after a delay.
@@ -48,7 +48,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, VENV_BIN, free_port, machine, paced
-from oneclick.tests import stack as harness
+from testing import stack as harness
 
 
 class Receiver:

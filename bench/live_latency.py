@@ -114,7 +114,7 @@ def clock_offset(page: object) -> float:
 
 
 def run_mode(browser: object, base: str, automation: Automation, mode: str, samples: int) -> dict[str, list]:
-    from messaging.tests.browser_support import log_in
+    from testing.browser import log_in
 
     page = browser.new_page()
     path = "/panel/deal/42/" + ("?live=poll" if mode == "poll" else "")
@@ -159,7 +159,7 @@ def main() -> None:
 
         from accounts.actions import create_member
         from buttons.models import Button
-        from messaging.tests.browser_support import app_server, chromium
+        from testing.browser import app_server, chromium
 
         call_command("migrate", verbosity=0)
         member = create_member("bench", "pw-bench-123", "1", company_name="Bench")

@@ -3,7 +3,7 @@ else still answers while they are open.
 
     .venv/bin/python bench/open_streams.py [--levels 500,1000,2000] [--workers 1] [--rounds 10]
 
-Runs the production stack of the fault tests (oneclick/tests/stack.py: gunicorn with uvicorn workers,
+Runs the production stack of the fault tests (testing/stack.py: gunicorn with uvicorn workers,
 DATABASE_POOL_MAX 10 per worker, the delivery worker, the housekeeping worker and beat, on a PostgreSQL
 cluster and a Redis server of its own). An async client in this process opens the streams (one signed-in
 user, all on one deal, as one team's open panels) and reads their events. First, with no stream open
@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import machine
-from oneclick.tests import stack as harness
+from testing import stack as harness
 
 RECORD = "42"
 PASSWORD = "pw-faults-123"

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/soak.py [--minutes 3] [--clicks 12] [--messages 8]
 
-Runs what the fault tests run (oneclick/tests/stack.py: gunicorn with 2 uvicorn workers, a threaded
+Runs what the fault tests run (testing/stack.py: gunicorn with 2 uvicorn workers, a threaded
 delivery worker, a housekeeping worker and beat, on a PostgreSQL cluster and a Redis server of its own)
 against a webhook receiver on 127.0.0.1 that answers at once, and offers clicks and custom messages at
 fixed rates (open loop: the load does not slow down when the server does). It prints
@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import machine, paced
-from oneclick.tests import stack as harness
+from testing import stack as harness
 
 PROCESSES = ("web", "worker", "housekeeping", "beat")
 

@@ -79,7 +79,7 @@ def seed() -> None:
 def main() -> None:
     DB.unlink(missing_ok=True)
     seed()
-    from messaging.tests.browser_support import app_server, chromium, log_in
+    from testing.browser import app_server, chromium, log_in
 
     out = Path(__file__).parent
     with app_server(f"sqlite:///{DB}", broker_url="filesystem://") as base, chromium() as browser:
@@ -102,7 +102,7 @@ def main() -> None:
 
 
 def crm(base: str) -> None:
-    from messaging.tests.browser_support import chromium
+    from testing.browser import chromium
 
     out = Path(__file__).parent
     with chromium() as browser:

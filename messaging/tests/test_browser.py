@@ -23,8 +23,8 @@ from accounts.models import Member
 from buttons.models import Button, ClickEvent
 from buttons.tests.helpers import make_event
 from messaging.models import Message
-from messaging.tests.browser_support import CHROMIUM, app_on_test_database, chromium, log_in, orm_beside_playwright
 from messaging.tests.reading_helpers import message
+from testing.browser import CHROMIUM, app_on_test_database, chromium, log_in, orm_beside_playwright
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

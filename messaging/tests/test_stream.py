@@ -80,7 +80,7 @@ def test_the_development_server_answers_the_stream_at_once(
     admin_member: Member, django_db_blocker: Any
 ) -> None:
     from conftest import database_url_for_subprocess
-    from messaging.tests.browser_support import app_server
+    from testing.browser import app_server
 
     token, _ = issue_access(admin_member)
     with django_db_blocker.unblock():

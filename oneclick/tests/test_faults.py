@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from oneclick.tests import stack as harness
+from testing import stack as harness
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 ANSWERED_WITHIN = 3.0

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from oneclick.tests import stack as harness
+from testing import stack as harness
 
 pytestmark = [pytest.mark.e2e]
 WEB_WORKERS = 2

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from oneclick.tests import stack as harness
+from testing import stack as harness
 
 pytestmark = pytest.mark.e2e
 CASES = [

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from deliveries import webhooks
-from oneclick.tests.stack import free_port
+from testing.stack import free_port
 
 
 @contextmanager

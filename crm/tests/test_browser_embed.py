@@ -26,7 +26,7 @@ from accounts.actions import create_member, rotate_embed_secret
 from accounts.models import Member
 from buttons.models import Button, ClickEvent
 from core.secrets import EMBED_SECRET_PREFIX, secret_key_bytes
-from messaging.tests.browser_support import CHROMIUM, app_on_test_database, chromium, free_port, orm_beside_playwright
+from testing.browser import CHROMIUM, app_on_test_database, chromium, free_port, orm_beside_playwright
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -14,7 +14,7 @@ from buttons.models import Button, ClickEvent
 from buttons.tests.helpers import make_event
 from deliveries import delivery
 from deliveries.shares import Shares
-from oneclick.tests.stack import hooks_server
+from testing.stack import hooks_server
 
 
 @override_settings(DELIVERY_COMPANY_CAP=2)

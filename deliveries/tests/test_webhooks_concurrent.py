@@ -5,7 +5,7 @@ import threading
 import time
 
 from deliveries import webhooks
-from oneclick.tests.stack import hooks_server
+from testing.stack import hooks_server
 
 
 def test_each_thread_reads_its_own_answer_from_a_shared_connection_pool() -> None:
