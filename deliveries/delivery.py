@@ -34,7 +34,7 @@ T = TypeVar("T")
 
 RETRY_DELAYS = (1.0, 2.0)  # a refused connection or DNS failure is retried at most twice
 # A webhook leaves only while this much of its click's window is left: an automation called later
-# could not send its custom messages back in time anyway (DESIGN: "within the window or not at all").
+# could not send its custom messages back in time anyway (README: a webhook leaves within the window or not at all).
 LATEST_START = timedelta(seconds=5)
 # A delivery that reached the receiver retries storing its answer through a database outage this long
 # (the sweep below would otherwise call the click interrupted, although the automation received it).

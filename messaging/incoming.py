@@ -82,7 +82,8 @@ def redirected_to(url: str) -> str:
 
 
 def interpret_response(status: int, body: str) -> tuple[str, str, str]:
-    """(content, message_type, redirect_url) for a webhook's HTTP response, by DESIGN's rules."""
+    """(content, message_type, redirect_url) for a webhook's HTTP response, by the rules the README's
+    "Wire your automation" gives."""
     ok = 200 <= status < 300
     text = body.strip()
     if not text:

@@ -72,7 +72,7 @@ def _optional_slash_paths() -> set[str]:
 
 def canonical_paths(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """POSTPROCESSING_HOOKS entry: a path that works with and without its trailing slash is listed as
-    DESIGN.md names it, without the slash (drf-spectacular renders the optional slash as a slash)."""
+    the README's API section names it, without the slash (drf-spectacular renders the optional slash as a slash)."""
     optional = _optional_slash_paths()
     result["paths"] = {
         (path.rstrip("/") if path.rstrip("/") in optional else path): item

@@ -174,6 +174,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "core.themes.theme",
                 "crm.context_processors.pipedrive_sign_in",
+                "messaging.context_processors.retention",
             ],
         },
     },
@@ -229,7 +230,8 @@ else:
     options["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN", default=2),
         "max_size": env.int("DATABASE_POOL_MAX", default=10),
-        # How long a request waits for a free connection before its 503 (DESIGN: answered within 3 s).
+        # How long a request waits for a free connection before its 503 (README, "What users see when
+        # something fails": within 3 s).
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=2.0),
         # psycopg's pool retries a failed connect with a doubling delay (1, 2, 4, 8 s ...), so after a
         # 10 s outage it could wait 8 s more; giving up after 2 s lets the next request start a fresh
@@ -253,7 +255,8 @@ if LOCAL_MODE:
 else:
     CELERY_BROKER_URL = _required_url("CELERY_BROKER_URL", ("redis", "rediss", "filesystem"),
                                       "redis://host:6379/0")
-# No Redis call may hold a request for long (DESIGN: a 503 within 3 s while Redis is down or stalled).
+# No Redis call may hold a request for long: a 503 within 3 s while Redis is down or stalled (README, "What
+# users see when something fails").
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # Web and worker exchange tasks through files in this folder (tests point it elsewhere).

@@ -72,7 +72,7 @@ urlpatterns = [
         csp_update({"style-src": ["'unsafe-inline'"]})(SpectacularSwaggerSplitView.as_view(url_name="schema")),
         name="api-docs",
     ),
-    # The browser side (issue #4): pages, the panel's JSON API, live updates.
+    # The browser side: pages, the panel's JSON API, live updates.
     path("", messaging_pages.home, name="home"),
     path("login/", accounts_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -88,7 +88,7 @@ urlpatterns = [
     path("api/buttons/<uuid:identifier>/clear-messages", messaging_api.ClearMessagesView.as_view(),
          name="button-clear-messages"),
     path("api/", include(router.urls)),
-    # Inside the CRM (DESIGN "Embedding in the CRM"): Pipedrive's custom panel and app install, and the
+    # Inside the CRM (README, "Inside your CRM"): Pipedrive's custom panel and app install, and the
     # signed embed for any other host. Only these pages may be framed (core.framing).
     path("pipedrive/panel/", crm_panels.pipedrive_panel, name="pipedrive-panel"),
     path("pipedrive/session/", crm_panels.PipedriveSessionView.as_view(), name="pipedrive-session"),

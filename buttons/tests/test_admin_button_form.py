@@ -177,3 +177,12 @@ def test_after_a_form_error_the_add_page_shows_no_url_as_current(client: Client,
     html = page.content.decode()
     assert page.status_code == 200 and "errorlist" in html
     assert "Currently:" not in html and 'value="https://example.com/hook"' in html
+
+
+def test_the_retention_period_in_the_form_is_the_setting(
+    client: Client, make_button: Callable[..., Button], settings: object
+) -> None:
+    settings.MESSAGE_RETENTION_DAYS = 7  # type: ignore[attr-defined]
+    page = client.get(f"/admin/buttons/button/{make_button().pk}/change/").content.decode()
+    assert "Messages are retained for 7 days and then automatically permanently removed." in page
+    assert "30 days" not in page

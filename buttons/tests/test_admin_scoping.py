@@ -189,3 +189,12 @@ def test_a_superuser_sees_every_company(superuser: object, world: World) -> None
     assert client.get(f"/admin/buttons/button/{world.other_button.pk}/change/").status_code == 200
     companies = client.get("/admin/accounts/company/").content.decode()
     assert "Acme" in companies and "Other Inc" in companies
+
+
+def test_bookmarks_of_companies_and_members_from_before_the_accounts_app_still_work(admin_member: Member) -> None:
+    client = logged_in(admin_member.user)
+    moved = client.get(f"/admin/buttons/company/{admin_member.company_id}/change/?_changelist_filters=q")
+    assert moved.status_code == 302
+    assert moved["Location"] == f"/admin/accounts/company/{admin_member.company_id}/change/?_changelist_filters=q"
+    assert client.get(moved["Location"]).status_code == 200
+    assert client.get("/admin/buttons/member/")["Location"] == "/admin/accounts/member/"

@@ -119,7 +119,8 @@ def test_the_admins_shortcut_view_is_a_404_for_a_bad_id(admin_member: Member) ->
 
 
 def test_the_schema_names_paths_as_the_design_does(db: None) -> None:
-    """Paths that take an optional trailing slash are listed without it (DESIGN: POST /api/trigger-message)."""
+    """Paths that take an optional trailing slash are listed without it, as the README's API names them
+    (POST /api/trigger-message)."""
     from django.test import Client
 
     paths = Client().get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]

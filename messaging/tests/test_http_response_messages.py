@@ -1,4 +1,4 @@
-"""The webhook's HTTP response becomes a message, by the rules of the guide and DESIGN.md."""
+"""The webhook's HTTP response becomes a message, by the rules of the messaging guide and the README."""
 
 from collections.abc import Callable
 

@@ -22,7 +22,7 @@ def test_newest_first_in_the_exact_shape(admin_member: Member, make_button: Call
     body = api_client(admin_member).get(log_url(button)).json()
     assert list(body) == ["results", "next"] and body["next"] is None
     assert [m["content"] for m in body["results"]] == ["<b>second</b>", "first"]
-    # Exactly DESIGN's keys: automations and scripts read these.
+    # Exactly the documented keys (README, API): automations and scripts read these.
     assert set(body["results"][0]) == {
         "id", "event_id", "click_id", "source", "message_type", "content", "redirect_url", "created_at", "read"
     }

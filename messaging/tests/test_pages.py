@@ -144,3 +144,10 @@ def test_the_favicon_is_found(client) -> None:
     response = client.get("/favicon.ico")
     assert response.status_code == 302 and response["Location"].endswith("favicon.svg")
     assert client.get(response["Location"]).status_code == 200
+
+
+@pytest.mark.parametrize("days", [30, 7])
+def test_the_retention_period_shown_is_the_setting(admin_member: Member, settings: object, days: int) -> None:
+    settings.MESSAGE_RETENTION_DAYS = days  # type: ignore[attr-defined]
+    page = logged_in(admin_member).get("/panel/deal/42/").content.decode()
+    assert page.count(f"Messages are kept for {days} days.") == 2  # the panel's note and the log's end

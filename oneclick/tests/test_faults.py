@@ -1,4 +1,5 @@
-"""The production stack through database, broker and worker faults (DESIGN: "Faults", "Health and logs").
+"""The production stack through database, broker and worker faults (README: "What users see when something
+fails", "Health and logs").
 
 Real processes (gunicorn with uvicorn workers, a threaded delivery worker, a housekeeping worker, beat)
 run against a PostgreSQL cluster and a Redis server of this module's own, which the tests stop, restart,

@@ -1,4 +1,4 @@
-"""The house in layers (DESIGN: "Layout: layers that point one way"), checked on the code itself.
+"""The house in layers (README, "How it works"), checked on the code itself.
 
 - core, the lib, imports no app; each app imports only core, itself and the apps below it (LAYERS),
   anywhere in a module: at the top, inside a function or under TYPE_CHECKING; no app imports oneclick,

@@ -1,4 +1,4 @@
-"""Open panels never starve the rest of the service (DESIGN: "Live updates at scale").
+"""Open panels never starve the rest of the service (README, "Open panels").
 
 Every open panel keeps a live stream (GET /api/stream/...) for minutes. On the production stack (gunicorn
 with 2 uvicorn workers, each with a pool of DATABASE_POOL_MAX PostgreSQL connections), three times as many
