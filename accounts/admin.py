@@ -93,7 +93,7 @@ class ShowsNewSecretOnce(admin.ModelAdmin):
             extra_context[self.new_secret_context_name] = request.session.pop(self.new_secret_session_key, None)
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def _to_change_page(self, obj: Any) -> HttpResponse | None:
+    def _to_change_page(self, obj: Any) -> HttpResponse:
         """Where a save that made a secret lands: the change page, which shows it."""
         opts = self.model._meta
         return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
