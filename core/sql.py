@@ -8,9 +8,11 @@ own column names, value preparation and converters, so a model change needs no e
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from django.db import connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
 _converters: dict[tuple[tuple[models.Field, ...], str], list[tuple[Any, list[Any]]]] = {}
 
@@ -98,3 +100,19 @@ def insert_row_if(instance: models.Model, guard: str, guard_params: list[Any], u
         cursor.execute(insert, params)
         _finish(instance, cursor.fetchone()[0], using)
     return True
+
+
+@contextmanager
+def snapshot(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Several reads that see the database as of one moment: a REPEATABLE READ transaction on PostgreSQL
+    (its snapshot is taken by the first read), a transaction on SQLite (whose readers see the database as
+    of their first read). Inside a transaction already, that transaction's isolation decides."""
+    connection = connections[using]
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic(using=using):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield

@@ -18,7 +18,6 @@ from django.utils.text import Truncator
 from accounts.admin import ReadOnly, ReadOnlyAdmin
 from buttons.admin import ButtonAdmin, ButtonFilter
 from buttons.models import Button, ClickEvent
-from buttons.reads import get_own_event
 from deliveries import actions
 from deliveries.webhooks import USER_AGENT
 from messaging import reads
@@ -62,14 +61,14 @@ def test_click_result_view(model_admin: ButtonAdmin, request: HttpRequest, objec
     button = model_admin.editable_button(request, object_id)
     if button is None:
         return model_admin._get_obj_does_not_exist_redirect(request, model_admin.opts, object_id)
-    event = get_own_event(request.user, event_id)  # the admin's own test clicks only
+    event, messages = reads.own_event_with_messages(request.user, event_id)  # the admin's own test clicks only
     if event.button_id != button.pk or not event.is_test:
         raise Http404("No such test click.")
-    return _test_click_page(model_admin, request, button, event)
+    return _test_click_page(model_admin, request, button, event, messages)
 
 
 def _test_click_page(model_admin: ButtonAdmin, request: HttpRequest, button: Button,
-                     event: ClickEvent | None) -> HttpResponse:
+                     event: ClickEvent | None, messages_log: list[Message] | None = None) -> HttpResponse:
     headers = ["Content-Type: application/json", f"User-Agent: {USER_AGENT}",
                "Idempotency-Key: <the event_id>"]
     if button.signing_secret:
@@ -85,7 +84,7 @@ def _test_click_page(model_admin: ButtonAdmin, request: HttpRequest, button: But
         "event": event,
         "payload": json.dumps(event.payload, indent=2) if event else None,
         "headers": headers,
-        "messages_log": list(reads.event_messages(event))[::-1] if event else [],  # oldest first
+        "messages_log": (messages_log or [])[::-1],  # oldest first
     }
     return TemplateResponse(request, "admin/buttons/button/test_click.html", context)
 

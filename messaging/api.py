@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsCompanyAdmin
-from buttons.reads import get_button, get_own_event
+from buttons.reads import get_button
 from messaging import actions, incoming, reads
 from messaging.serializers import (
     ClearMessagesSerializer,
@@ -119,8 +119,7 @@ class EventView(APIView):
     @extend_schema(responses={200: EventSerializer, 404: OpenApiResponse(description="Not your event.")})
     def get(self, request: Request, event_id: str) -> Response:
         """The clicker's event: delivery state, its messages (newest first) and a pending redirect."""
-        event = get_own_event(request.user, event_id)
-        messages = list(reads.event_messages(event))
+        event, messages = reads.own_event_with_messages(request.user, event_id)
         context = {"viewer_id": request.user.pk}
         return Response(
             {

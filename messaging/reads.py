@@ -16,8 +16,9 @@ from django.db.models import BooleanField, Case, Count, Exists, F, Max, OuterRef
 from django.db.models.functions import Coalesce
 
 from buttons.models import Button, ClickEvent
-from buttons.reads import buttons_for
+from buttons.reads import buttons_for, get_own_event
 from buttons.records import OBJECT_ID_RULE, is_object_id, view_of
+from core.sql import snapshot
 from messaging.models import Message
 
 # Comparing with a constant keeps "created after the clear" one index condition for every button.
@@ -43,6 +44,15 @@ def visible_after(button: Button) -> Q:
 
 def event_messages(event: ClickEvent) -> QuerySet[Message]:
     return event.messages.filter(visible_after(event.button)).order_by("-created_at", "-id")
+
+
+def own_event_with_messages(user: AbstractBaseUser, event_id: object) -> tuple[ClickEvent, list[Message]]:
+    """The clicker's event and its messages (newest first) as of one moment: a poll landing while the
+    delivery records its outcome sees both before or both after, never the HTTP answer's message beside
+    a delivery still "pending"."""
+    with snapshot():
+        event = get_own_event(user, event_id)
+        return event, list(event_messages(event))
 
 
 def pending_redirect(event: ClickEvent, messages: list[Message]) -> str | None:

@@ -2,18 +2,21 @@
 one statement on PostgreSQL, a transaction elsewhere): a click never reads "delivered" without its
 answer in the log, and an answer is never stored for a click that is not this delivery's to end."""
 
+import threading
 import uuid
 from collections.abc import Callable
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from accounts.models import Member
 from buttons.models import Button, ClickEvent
 from buttons.tests.helpers import make_event
+from conftest import api_client
 from deliveries import claim
 from deliveries.delivery import INTERRUPTED
+from messaging import reads
 from messaging.models import Message
 
 OUTCOME = {"delivery": "delivered", "http_status": 200, "duration_ms": 12, "attempts": 1, "error": "",
@@ -70,3 +73,37 @@ def test_a_message_that_cannot_be_stored_leaves_the_click_pending(
         claim.end_claimed(event.pk, token, message=answer(event, None), **OUTCOME)
     event.refresh_from_db()
     assert event.delivery == "pending" and not Message.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the delivery commits on its own connection, as the worker does
+def test_a_poll_never_shows_the_answer_beside_a_pending_delivery(
+    admin_member: Member, make_button: Callable[..., Button], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer at a time: a delivery cannot commit between a reader's reads")
+    event = make_event(make_button(), admin_member)
+    token, now = uuid.uuid4(), timezone.now()
+    assert claim.claim(event.pk, token, now=now, leaves_by=now) is not None
+    first_read = reads.event_messages
+
+    def delivered_meanwhile(polled: ClickEvent) -> object:
+        """The worker records the outcome and its answer between the poll's read of the event and of
+        its messages (the moment a black-box poll once caught)."""
+        def record() -> None:
+            answer = Message.about(polled, source="http_response", message_type="success", content="Done",
+                                   redirect_url="", created_at=timezone.now())
+            assert claim.end_claimed(polled.pk, token, delivery="delivered", http_status=200, duration_ms=5,
+                                     attempts=1, error="", unless_error="", message=answer)
+            connection.close()
+
+        worker = threading.Thread(target=record)
+        worker.start()
+        worker.join()
+        return first_read(polled)
+
+    monkeypatch.setattr(reads, "event_messages", delivered_meanwhile)
+    during = api_client(admin_member).get(f"/api/events/{event.pk}/").json()
+    monkeypatch.undo()
+    after = api_client(admin_member).get(f"/api/events/{event.pk}/").json()
+    assert (during["delivery"], during["messages"]) == ("pending", [])  # before: "pending" beside "Done"
+    assert (after["delivery"], [m["content"] for m in after["messages"]]) == ("delivered", ["Done"])

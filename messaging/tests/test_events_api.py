@@ -70,3 +70,4 @@ def test_a_click_not_sent_yet_reads_as_queued(admin_member: Member, make_button:
     ClickEvent.objects.filter(pk=event.pk).update(claimed_at=timezone.now())  # a worker took it
     body = client.get(f"/api/events/{event.pk}/").json()
     assert body["queued"] is False and body["delivery"] == "pending"
+
