@@ -200,5 +200,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"detail": _first_sentence(exc.detail), "errors": exc.detail}
+        response.data = {"detail": _first_sentence(exc.detail)}
+        if isinstance(exc.detail, dict):  # "errors" is per field, as the schema says; a whole-request
+            response.data["errors"] = exc.detail  # refusal is its sentence alone
     return response
