@@ -48,7 +48,8 @@ def _redis():
     if _client is None:
         import redis
 
-        _client = redis.Redis.from_url(redis_url(), socket_connect_timeout=1, socket_timeout=1)
+        _client = redis.Redis.from_url(redis_url(), socket_connect_timeout=1, socket_timeout=1,
+                                       **settings.REDIS_KEEPALIVE)
     return _client
 
 
@@ -149,7 +150,9 @@ async def subscription(*channels: str) -> AsyncIterator[Any]:
     """
     import redis.asyncio
 
-    client = redis.asyncio.Redis.from_url(redis_url(), socket_connect_timeout=2, health_check_interval=30)
+    # No read timeout (a stream waits for minutes between messages): the keepalives tell a silent Redis.
+    client = redis.asyncio.Redis.from_url(redis_url(), socket_connect_timeout=2, health_check_interval=30,
+                                          **settings.REDIS_KEEPALIVE)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
         await pubsub.subscribe(*channels)

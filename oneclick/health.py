@@ -42,7 +42,8 @@ def _broker() -> None:
             raise OSError(f"{folder} is missing")
         return
     timeout = settings.REDIS_SOCKET_TIMEOUT
-    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout,
+                                  **settings.REDIS_KEEPALIVE)
     try:
         client.ping()
     finally:

@@ -8,6 +8,7 @@ Two modes:
 """
 
 import os
+import socket
 import warnings
 from pathlib import Path
 
@@ -180,6 +181,13 @@ TEMPLATES = [
     },
 ]
 
+# A server that stops answering without closing its connections (a partition, a failover that black-holes
+# packets) is declared dead by the kernel after this long, on every PostgreSQL and Redis connection: data
+# left unacknowledged this long ends the connection (TCP_USER_TIMEOUT), and an idle one is probed every
+# second after a second of silence (keepalives), so a request gets its 503 within 5 s and the pools
+# reconnect on their own. Without them a request could wait for the kernel's retransmissions: minutes.
+DEAD_PEER_SECONDS = env.float("DEAD_PEER_SECONDS", default=3.0)
+
 # --- Database -------------------------------------------------------------------------------------
 def _required_url(name: str, schemes: tuple[str, ...], example: str) -> str:
     """A service URL the production mode cannot run without: missing or malformed stops the process at
@@ -227,6 +235,9 @@ else:
     options = DATABASES["default"].setdefault("OPTIONS", {})
     # A server that is down answers nothing: give up connecting quickly so requests get their 503 fast.
     options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=2))
+    # libpq's keepalives and user timeout: a silent server is dead after DEAD_PEER_SECONDS.
+    options.update(keepalives=1, keepalives_idle=1, keepalives_interval=1, keepalives_count=2,
+                   tcp_user_timeout=int(DEAD_PEER_SECONDS * 1000))
     options["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN", default=2),
         "max_size": env.int("DATABASE_POOL_MAX", default=10),
@@ -258,6 +269,13 @@ else:
 # No Redis call may hold a request for long: a 503 within 3 s while Redis is down or stalled (README, "What
 # users see when something fails").
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
+REDIS_KEEPALIVE = {
+    "socket_keepalive": True,
+    "socket_keepalive_options": {
+        socket.TCP_KEEPIDLE: 1, socket.TCP_KEEPINTVL: 1, socket.TCP_KEEPCNT: 2,
+        socket.TCP_USER_TIMEOUT: int(DEAD_PEER_SECONDS * 1000),
+    },
+}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # Web and worker exchange tasks through files in this folder (tests point it elsewhere).
     _queue_dir = Path(env.str("CELERY_FILESYSTEM_BROKER_DIR", default=str(VAR_DIR / "broker")))
@@ -275,6 +293,7 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_connect_timeout": REDIS_SOCKET_TIMEOUT / 2,
         "socket_timeout": REDIS_SOCKET_TIMEOUT / 2,
+        **REDIS_KEEPALIVE,
         # kombu's Redis transport keeps each fetched task in an "unacked" hash, to hand it out again
         # an hour later if its worker died: two more Redis round trips per click in the worker's one
         # consumer loop, for a task that would come back long after its click's 45 s window (its
@@ -332,6 +351,7 @@ if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     CACHES["default"]["OPTIONS"] = {
         "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
         "socket_timeout": REDIS_SOCKET_TIMEOUT,
+        **REDIS_KEEPALIVE,
     }
 
 # --- Auth, sessions, security ----------------------------------------------------------------------

@@ -581,3 +581,53 @@ async def close_streams(streams: list[LiveStream]) -> None:
     for stream in streams:
         stream.task.cancel()
     await asyncio.gather(*(stream.task for stream in streams), return_exceptions=True)
+
+
+class PartitionUnavailable(RuntimeError):
+    """The partition could not be made here (no tc, no permission, loopback already shaped)."""
+
+
+PARTITION_HANDLE = "7a11"  # the loopback root qdisc this harness adds, and only removes if it is its own
+
+
+def _tc(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["tc", *args], capture_output=True, text=True)
+
+
+@contextmanager
+def partitioned(*ports: int) -> Iterator[None]:
+    """Packets to and from these loopback ports are held, not dropped and not refused: connections stay
+    open and nothing arrives, as in a network partition or a failover that black-holes packets.
+
+    An htb class at 8 bit/s with a deep queue, fed by u32 filters on each port in both directions, on a
+    root qdisc of the loopback device whose default class (100 Gbit/s) carries all other traffic as
+    before. What was added is removed in every case; the held packets are dropped with it, and TCP
+    retransmits what is still wanted. Raises PartitionUnavailable with the reason if it cannot be made.
+    """
+    if shutil.which("tc") is None:
+        raise PartitionUnavailable("tc (iproute2) is not installed")
+    current = _tc("qdisc", "show", "dev", "lo").stdout
+    if not current.startswith("qdisc noqueue"):
+        raise PartitionUnavailable(f"the loopback device already has a queueing discipline: {current.strip()}")
+    steps = [
+        ["qdisc", "add", "dev", "lo", "root", "handle", f"{PARTITION_HANDLE}:", "htb", "default", "1"],
+        ["class", "add", "dev", "lo", "parent", f"{PARTITION_HANDLE}:", "classid", f"{PARTITION_HANDLE}:1",
+         "htb", "rate", "100gbit"],
+        ["class", "add", "dev", "lo", "parent", f"{PARTITION_HANDLE}:", "classid", f"{PARTITION_HANDLE}:2",
+         "htb", "rate", "8bit", "ceil", "8bit", "burst", "1", "cburst", "1"],
+        ["qdisc", "add", "dev", "lo", "parent", f"{PARTITION_HANDLE}:2", "pfifo", "limit", "100000"],
+    ]
+    for port in ports:
+        for direction in ("dport", "sport"):
+            steps.append(["filter", "add", "dev", "lo", "parent", f"{PARTITION_HANDLE}:", "protocol", "ip",
+                          "prio", "1", "u32", "match", "ip", direction, str(port), "0xffff",
+                          "flowid", f"{PARTITION_HANDLE}:2"])
+    try:
+        for step in steps:
+            done = _tc(*step)
+            if done.returncode:
+                raise PartitionUnavailable(f"tc {' '.join(step)} failed: {done.stderr.strip()}")
+        yield
+    finally:
+        if f"qdisc htb {PARTITION_HANDLE}: root" in _tc("qdisc", "show", "dev", "lo").stdout:
+            _tc("qdisc", "del", "dev", "lo", "root")

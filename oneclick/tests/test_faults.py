@@ -250,6 +250,43 @@ def test_redis_down_then_paused(env: Env) -> None:
     assert assert_delivered_once_or_reported(env, [resumed.body["event_id"]])["delivered"] == 1
 
 
+SILENT_ANSWERED_WITHIN = 5.0  # a silent server is declared dead after DEAD_PEER_SECONDS (3 s)
+
+
+def test_postgres_and_redis_silent_for_ten_seconds_under_load(env: Env) -> None:
+    """A partition: both servers stop answering without closing a connection (packets held, not refused).
+    Every request is answered within 5 s, nothing accepted is lost, and service returns with no restart."""
+    load = Load(env)
+    during: list[harness.Answer] = []
+    for _ in load.run(threads=4):
+        time.sleep(2)
+        try:
+            with harness.partitioned(env.postgres.port, env.redis.port):
+                started = time.monotonic()
+                while time.monotonic() - started < 10:
+                    during.append(harness.call("GET", f"{env.stack.base}/healthz", timeout=30))
+                    during.append(harness.call("GET", f"{env.stack.base}/api/panel/deal/42/", token=env.company.token,
+                                               timeout=30))
+                    time.sleep(0.5)
+        except harness.PartitionUnavailable as exc:
+            pytest.fail(f"the partition could not be made, so nothing was tested: {exc}")
+        back = time.monotonic()
+        while harness.click(env.stack, env.company, record="healed").status != 202:
+            assert time.monotonic() - back < 15, "no recovery within 15 s of the partition's end"
+            time.sleep(0.2)
+        time.sleep(2)
+    assert any(a.status == 503 for a in during), [a.status for a in during]
+    for answer in [*during, *load.answers]:
+        assert answer.status in (200, 202, 503), (answer.status, answer.body)
+        assert answer.seconds < SILENT_ANSWERED_WITHIN, f"answered {answer.status} after {answer.seconds:.1f} s"
+        if answer.status == 503:
+            assert isinstance(answer.body, dict) and header(answer, "Retry-After"), answer.body
+    statuses = {a.status for a in load.answers}
+    assert 503 in statuses and 202 in statuses, statuses
+    assert_delivered_once_or_reported(env, load.accepted())
+    assert healthz(env).status == 200
+
+
 def test_a_worker_killed_mid_delivery_sends_nothing_twice_and_its_clicker_hears_within_a_minute(
     env: Env,
 ) -> None:
