@@ -1,3 +1,7 @@
+"""The messages' JSON API for automations, clickers and admins: POST /api/trigger-message (an automation's
+custom message), GET /api/events/<id>/ (the clicker's click and its messages) and
+POST /api/buttons/<id>/clear-messages (company admins). The panel's own API is messaging.panel_api."""
+
 from __future__ import annotations
 
 from django.http import HttpResponse
