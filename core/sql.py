@@ -105,14 +105,24 @@ def insert_row_if(instance: models.Model, guard: str, guard_params: list[Any], u
 @contextmanager
 def snapshot(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     """Several reads that see the database as of one moment: a REPEATABLE READ transaction on PostgreSQL
-    (its snapshot is taken by the first read), a transaction on SQLite (whose readers see the database as
-    of their first read). Inside a transaction already, that transaction's isolation decides."""
+    (its snapshot is taken by the first read), a deferred transaction on SQLite (whose readers see the
+    database as of their first read). Inside a transaction already, that transaction's isolation decides."""
     connection = connections[using]
     if connection.in_atomic_block:
         yield
         return
-    with transaction.atomic(using=using):
-        if connection.vendor == "postgresql":
+    if connection.vendor == "sqlite":
+        # A deferred transaction, so a reader does not take the write lock that this project's SQLite
+        # transactions take at BEGIN (transaction_mode IMMEDIATE) and hold the worker's writes back.
+        with connection.cursor() as cursor:
+            cursor.execute("BEGIN DEFERRED")
+        try:
+            yield
+        finally:
             with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cursor.execute("COMMIT")
+        return
+    with transaction.atomic(using=using):
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         yield

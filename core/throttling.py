@@ -1,7 +1,7 @@
 """Per-address budgets: a fixed-window counter in the shared cache that keeps working while it is down.
 
 Each request that counts is one atomic increment of its address's counter for the current window (in
-Redis: INCR and EXPIRE in one MULTI/EXEC round trip), so concurrent requests, from any process, can
+Redis: SET NX EX and INCR in one MULTI/EXEC round trip), so concurrent requests, from any process, can
 never be granted more than the rate: the n-th increment answers n, and only the first `num_requests`
 are let through. DRF's SimpleRateThrottle read the history, appended and wrote it back, so requests
 arriving together overwrote each other's counts (900 concurrent misses, none refused).
@@ -29,9 +29,9 @@ def count(cache: BaseCache, key: str, ttl: int) -> int:
     if isinstance(cache, RedisCache):
         full_key = cache.make_and_validate_key(key)
         pipe = cache._cache.get_client(full_key, write=True).pipeline(transaction=True)
+        pipe.set(full_key, 0, ex=ttl, nx=True)  # made, with its expiry, by the window's first request
         pipe.incr(full_key)
-        pipe.expire(full_key, ttl, nx=True)  # set once, by the window's first request
-        return int(pipe.execute()[0])
+        return int(pipe.execute()[1])
     # Other caches (the local fallback; tests without Redis): add-then-increment, which LocMemCache does
     # under its lock. A counter that expired in between starts again at one.
     cache.add(key, 0, timeout=ttl)

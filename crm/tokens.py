@@ -6,7 +6,7 @@ without telling anything about any company:
   ones the panel's URL names.
 - The signed embed of any other host, signed with the company's embed secret (`oce_...`, keyed like
   the signing secret); it also names the record, and must expire within 15 minutes.
-Nothing here writes: the views hand the verified identity to deliveries.actions
+Nothing here writes: the views (crm.panels) hand the verified identity to accounts.actions.join_from_crm.
 """
 
 from __future__ import annotations

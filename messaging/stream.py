@@ -8,8 +8,8 @@ worker threads like any other request (oneclick.handlers), and that thread's dat
 back to the pool before the first event is sent. The stream itself then runs on the event loop and
 holds no thread and no database connection: what it reads from the database (which of the record's
 buttons are public) comes from a per-process directory shared by every open stream, refreshed at most
-every BUTTONS_FRESH_SECONDS by one query that returns its connection at once. An open panel therefore
-never takes a pooled connection from clicks, sign-in or /healthz, however many panels are open.
+every BUTTONS_FRESH_SECONDS by one query in a thread of its own that returns its connection at once. Open
+panels therefore take at most one pooled connection per process, for a moment, however many are open.
 
 It answers 204 (EventSource stops retrying; the page polls) without Redis (the embedded local mode) and
 under a WSGI server (runserver, gunicorn's sync workers), which would read the whole 5-minute stream
@@ -23,8 +23,8 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
@@ -41,7 +41,6 @@ logger = logging.getLogger(__name__)
 PING_SECONDS = 15  # a comment line keeps proxies from closing an idle stream
 STREAM_SECONDS = 300  # then the browser reconnects: auth and button settings are checked afresh
 BUTTONS_FRESH_SECONDS = 10  # a button made public (or private) is seen within this long
-UNKNOWN_BUTTON_RELOAD_SECONDS = 1.0  # a new button's first message: reload, but at most this often
 RETRY_MS = 2000
 
 ButtonKey = tuple[int, str, str]  # company id, resource, view
@@ -50,7 +49,7 @@ ButtonInfo = tuple[str, bool]  # identifier, messages public
 
 def _buttons_of(key: ButtonKey) -> dict[str, ButtonInfo]:
     """One query for a record view's buttons; the connection is handed back before returning, since
-    this runs in whichever executor thread is free and no stream may keep a connection checked out."""
+    no stream may keep a connection checked out."""
     company_id, resource, view = key
     try:
         rows = Button.objects.filter(company_id=company_id, resource=resource, view=view).values_list(
@@ -65,37 +64,47 @@ class ButtonDirectory:
     """pk -> (identifier, public) per (company, resource, view), shared by every open stream of a process.
 
     A message arriving on a record with 500 open panels asks one query at most, not 500: loads of one
-    key are shared while in flight, and their result serves every stream for BUTTONS_FRESH_SECONDS.
+    key are shared while in flight, and their result serves every stream for BUTTONS_FRESH_SECONDS. The
+    loads run one at a time in a thread of their own, so all the streams of a process take at most one
+    pooled connection, for a moment, never the connections of the requests' threads. A load that fails
+    (the database away) leaves the last answer in use, so open streams go on rather than end.
     """
 
     def __init__(self) -> None:
         self._known: dict[ButtonKey, tuple[float, dict[str, ButtonInfo]]] = {}
         self._loading: dict[ButtonKey, asyncio.Future[dict[str, ButtonInfo]]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stream-buttons")
 
-    async def get(self, key: ButtonKey, pk: str) -> ButtonInfo | None:
+    async def get(self, key: ButtonKey, pk: str, received: float) -> ButtonInfo | None:
+        """The button of a message received at `received` (time.monotonic()); a button unknown to a
+        load that began before the message arrived (made since) is looked up again."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # futures belong to one loop (a process has one; tests make several)
             self._known, self._loading, self._loop = {}, {}, loop
-        loaded_at, buttons = self._known.get(key, (0.0, {}))
-        age = time.monotonic() - loaded_at
-        if age > BUTTONS_FRESH_SECONDS or (pk not in buttons and age > UNKNOWN_BUTTON_RELOAD_SECONDS):
+        started, buttons = self._known.get(key, (0.0, {}))
+        if time.monotonic() - started > BUTTONS_FRESH_SECONDS or (pk not in buttons and started < received):
             buttons = await self._load(key)
         return buttons.get(pk)
 
     async def _load(self, key: ButtonKey) -> dict[str, ButtonInfo]:
         pending = self._loading.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(sync_to_async(_buttons_of, thread_sensitive=False)(key))
+            started = time.monotonic()
+            pending = asyncio.get_running_loop().run_in_executor(self._thread, _buttons_of, key)
             self._loading[key] = pending
-            pending.add_done_callback(lambda done: self._loaded(key, done))
-        # shield: a stream whose browser left must not cancel the load other streams wait for
-        return await asyncio.shield(pending)
+            pending.add_done_callback(lambda done: self._loaded(key, started, done))
+        try:
+            # shield: a stream whose browser left must not cancel the load other streams wait for
+            return await asyncio.shield(pending)
+        except Exception:  # noqa: BLE001 - the database is away: the last answer serves meanwhile
+            logger.warning("Could not read the buttons of %s for live streams", key, exc_info=True)
+            return self._known.get(key, (0.0, {}))[1]
 
-    def _loaded(self, key: ButtonKey, done: asyncio.Future[dict[str, ButtonInfo]]) -> None:
+    def _loaded(self, key: ButtonKey, started: float, done: asyncio.Future[dict[str, ButtonInfo]]) -> None:
         self._loading.pop(key, None)
         if not done.cancelled() and done.exception() is None:
-            self._known[key] = (time.monotonic(), done.result())
+            self._known[key] = (started, done.result())
 
 
 directory = ButtonDirectory()
@@ -129,6 +138,7 @@ async def _events(user_id: int, company_id: int, resource: str, object_id: str) 
             ends = time.monotonic() + STREAM_SECONDS
             while time.monotonic() < ends:
                 raw = await pubsub.get_message(timeout=PING_SECONDS)
+                received = time.monotonic()
                 if raw is None:
                     yield ": ping\n\n"
                     continue
@@ -138,7 +148,8 @@ async def _events(user_id: int, company_id: int, resource: str, object_id: str) 
                     data = json.loads(raw["data"])
                 except (TypeError, ValueError):
                     continue
-                button = await directory.get(key, str(data.get("button"))) if isinstance(data, dict) else None
+                button = (await directory.get(key, str(data.get("button")), received)
+                          if isinstance(data, dict) else None)
                 event = forwardable(data, user_id, button)
                 if event is not None:
                     yield sse("log", event)

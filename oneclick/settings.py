@@ -183,9 +183,10 @@ TEMPLATES = [
 
 # A server that stops answering without closing its connections (a partition, a failover that black-holes
 # packets) is declared dead by the kernel after this long, on every PostgreSQL and Redis connection: data
-# left unacknowledged this long ends the connection (TCP_USER_TIMEOUT), and an idle one is probed every
-# second after a second of silence (keepalives), so a request gets its 503 within 5 s and the pools
-# reconnect on their own. Without them a request could wait for the kernel's retransmissions: minutes.
+# left unacknowledged this long ends the connection (TCP_USER_TIMEOUT), so a request gets its 503 within
+# 5 s, and an idle connection is probed after 5 s of silence (keepalives: one small packet every 5 s, so
+# thousands of idle subscriptions stay cheap), so the pools drop dead ones and reconnect on their own.
+# Without them a request could wait for the kernel's retransmissions: minutes.
 DEAD_PEER_SECONDS = env.float("DEAD_PEER_SECONDS", default=3.0)
 
 # --- Database -------------------------------------------------------------------------------------
@@ -236,7 +237,7 @@ else:
     # A server that is down answers nothing: give up connecting quickly so requests get their 503 fast.
     options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=2))
     # libpq's keepalives and user timeout: a silent server is dead after DEAD_PEER_SECONDS.
-    options.update(keepalives=1, keepalives_idle=1, keepalives_interval=1, keepalives_count=2,
+    options.update(keepalives=1, keepalives_idle=5, keepalives_interval=1, keepalives_count=3,
                    tcp_user_timeout=int(DEAD_PEER_SECONDS * 1000))
     options["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN", default=2),
@@ -269,12 +270,13 @@ else:
 # No Redis call may hold a request for long: a 503 within 3 s while Redis is down or stalled (README, "What
 # users see when something fails").
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
+# Linux's names; a system without one of them (macOS has no TCP_USER_TIMEOUT) goes without that option.
+_KEEPALIVE_OPTIONS = {"TCP_KEEPIDLE": 5, "TCP_KEEPINTVL": 1, "TCP_KEEPCNT": 3,
+                      "TCP_USER_TIMEOUT": int(DEAD_PEER_SECONDS * 1000)}
 REDIS_KEEPALIVE = {
     "socket_keepalive": True,
-    "socket_keepalive_options": {
-        socket.TCP_KEEPIDLE: 1, socket.TCP_KEEPINTVL: 1, socket.TCP_KEEPCNT: 2,
-        socket.TCP_USER_TIMEOUT: int(DEAD_PEER_SECONDS * 1000),
-    },
+    "socket_keepalive_options": {getattr(socket, name): value for name, value in _KEEPALIVE_OPTIONS.items()
+                                 if hasattr(socket, name)},
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # Web and worker exchange tasks through files in this folder (tests point it elsewhere).

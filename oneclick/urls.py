@@ -6,7 +6,7 @@ from django.contrib.contenttypes import views as contenttype_views
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.templatetags.static import static
-from django.urls import include, path, re_path
+from django.urls import get_script_prefix, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
@@ -47,7 +47,7 @@ def admin_shortcut(request: HttpRequest, content_type_id: int, object_id: str) -
 # Bookmarks of the admin's pages of companies and members from before they moved to the accounts app.
 def _moved_to_accounts(request: HttpRequest, model: str, rest: str) -> HttpResponseRedirect:
     query = f"?{request.META['QUERY_STRING']}" if request.META.get("QUERY_STRING") else ""
-    return HttpResponseRedirect(f"/admin/accounts/{model}/{rest}{query}")
+    return HttpResponseRedirect(f"{get_script_prefix()}admin/accounts/{model}/{rest}{query}")
 
 
 def favicon(request: HttpRequest) -> HttpResponseRedirect:

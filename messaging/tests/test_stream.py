@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -188,3 +189,22 @@ def test_messages_stream_to_those_who_may_see_them(
                                                              (str(private.identifier), True)]
     assert [(d["button"], d["mine"]) for _, d in alice[1:]] == [(str(private.identifier), True),
                                                                (str(public.identifier), True)]
+
+
+@pytest.mark.django_db(transaction=True)  # the directory reads in a thread of its own
+def test_a_button_made_after_the_last_read_is_found_for_its_first_message(
+    admin_member: Member, make_button: Callable[..., Button]
+) -> None:
+    old = make_button(label="Old")
+    key = (admin_member.company_id, "deal", "details")
+    directory = stream.ButtonDirectory()
+
+    async def scenario() -> tuple[object, object]:
+        first = await directory.get(key, str(old.pk), time.monotonic())
+        new = await sync_to_async(make_button)(label="New", messages_public=True)
+        found = await directory.get(key, str(new.pk), time.monotonic())  # its message arrived after the read
+        return first, (found, new)
+
+    first, (found, new) = asyncio.run(scenario())
+    assert first == (str(old.identifier), False)
+    assert found == (str(new.identifier), True)

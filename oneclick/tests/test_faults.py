@@ -256,6 +256,7 @@ SILENT_ANSWERED_WITHIN = 5.0  # a silent server is declared dead after DEAD_PEER
 def test_postgres_and_redis_silent_for_ten_seconds_under_load(env: Env) -> None:
     """A partition: both servers stop answering without closing a connection (packets held, not refused).
     Every request is answered within 5 s, nothing accepted is lost, and service returns with no restart."""
+    processes = {name: env.stack.pids(name) for name in env.stack.procs}
     load = Load(env)
     during: list[harness.Answer] = []
     for _ in load.run(threads=4):
@@ -285,6 +286,7 @@ def test_postgres_and_redis_silent_for_ten_seconds_under_load(env: Env) -> None:
     assert 503 in statuses and 202 in statuses, statuses
     assert_delivered_once_or_reported(env, load.accepted())
     assert healthz(env).status == 200
+    assert {name: env.stack.pids(name) for name in env.stack.procs} == processes  # recovered, no restart
 
 
 def test_a_worker_killed_mid_delivery_sends_nothing_twice_and_its_clicker_hears_within_a_minute(
