@@ -202,6 +202,7 @@ def test_a_button_made_after_the_last_read_is_found_for_its_first_message(
     async def scenario() -> tuple[object, object]:
         first = await directory.get(key, str(old.pk), time.monotonic())
         new = await sync_to_async(make_button)(label="New", messages_public=True)
+        await sync_to_async(connections.close_all)()  # asgiref's shared thread must not keep a connection
         found = await directory.get(key, str(new.pk), time.monotonic())  # its message arrived after the read
         return first, (found, new)
 
