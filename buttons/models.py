@@ -18,6 +18,9 @@ from core.secrets import secret_key_bytes
 RESOURCES = (("deal", "Deal"), ("organization", "Organization"), ("person", "Person"))
 VIEWS = (("details", "Details view"), ("list", "List view"))
 KINDS = (("webhook", "Webhook"), ("link", "Link"))
+# The messaging options a link button cannot have (log_http_responses is on by default and means nothing
+# without messaging).
+LINK_REFUSES = ("messaging_enabled", "messages_public", "disable_on_unread_error", "disable_on_any_unread")
 DELIVERY_STATES = (("pending", "Pending"), ("delivered", "Delivered"), ("failed", "Failed"))
 
 # In list view a click is not about one record: its messages belong to the list itself.
@@ -93,8 +96,12 @@ class Button(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
-        if self.kind == "link" and self.messaging_enabled:
-            errors["messaging_enabled"] = "Messaging is not available for link buttons."
+        if self.kind == "link":
+            # A link opens its URL and hears nothing back: no messaging option may be on for it, or the
+            # API would report a lock (disable on unread messages) that can never apply.
+            for option in LINK_REFUSES:
+                if getattr(self, option):
+                    errors[option] = "Messaging is not available for link buttons."
         if self.url:
             try:
                 check_destination(self.url, resolve=self.kind == "webhook")

@@ -16,6 +16,28 @@
   });
 })();
 
+/* The button form follows the kind: a link button has no messaging, so its options are disabled (the
+   server refuses them too). */
+(function () {
+  "use strict";
+  const kind = document.getElementById("id_kind");
+  if (!kind) return;
+  const options = ["messaging_enabled", "messages_public", "do_not_log_http_responses", "disable_on_unread_error",
+    "disable_on_any_unread"].map(function (name) { return document.getElementById("id_" + name); })
+    .filter(Boolean);
+  function follow() {
+    const link = kind.value === "link";
+    options.forEach(function (box) {
+      if (link) box.checked = false;
+      box.disabled = link;
+      const row = box.closest(".form-row");
+      if (row) row.classList.toggle("oneclick-off", link);
+    });
+  }
+  kind.addEventListener("change", follow);
+  follow();
+})();
+
 /* A test click's page: delivery state and what comes back, as it arrives, until the window closes. */
 (function () {
   "use strict";

@@ -186,3 +186,15 @@ def test_the_retention_period_in_the_form_is_the_setting(
     page = client.get(f"/admin/buttons/button/{make_button().pk}/change/").content.decode()
     assert "Messages are retained for 7 days and then automatically permanently removed." in page
     assert "30 days" not in page
+
+
+@pytest.mark.parametrize("option", ["messages_public", "disable_on_unread_error", "disable_on_any_unread"])
+def test_a_link_button_cannot_have_a_messaging_option(
+    client: Client, make_button: Callable[..., Button], option: str
+) -> None:
+    button = make_button(messaging_enabled=False)
+    response = change(client, button, kind="link", messaging_enabled=False, **{option: True})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors[option] == ["Messaging is not available for link buttons."]
+    button.refresh_from_db()
+    assert button.kind == "webhook" and getattr(button, option) is False  # nothing saved

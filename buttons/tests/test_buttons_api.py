@@ -1,5 +1,9 @@
 from collections.abc import Callable
 
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
 from accounts.models import Member
 from buttons.models import Button
 from conftest import api_client
@@ -70,3 +74,27 @@ def test_another_companys_button_is_404(outsider: Member, make_button: Callable[
     assert client.patch(f"/api/buttons/{button.identifier}/", {"label": "x"}, format="json").status_code == 404
     assert client.delete(f"/api/buttons/{button.identifier}/").status_code == 404
     assert Button.objects.filter(pk=button.pk, label="Create invoice").exists()
+
+
+def test_a_link_button_cannot_be_locked_by_unread_messages(admin_member: Member) -> None:
+    link = {**NEW_BUTTON, "kind": "link", "signing_secret": "", "messaging_enabled": False}
+    refused = api_client(admin_member).post("/api/buttons/", {**link, "disable_on_unread_error": True}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == {"disable_on_unread_error": ["Messaging is not available for link buttons."]}
+    made = api_client(admin_member).post("/api/buttons/", link, format="json").json()
+    assert (made["kind"], made["disable_on_unread_error"], made["disable_on_any_unread"]) == ("link", False, False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_link_buttons_saved_with_messaging_options_are_corrected(admin_member: Member) -> None:
+    executor = MigrationExecutor(connection)
+    executor.migrate([("buttons", "0009_remove_company_member")])
+    try:
+        # As the admin's form let it through before: a link button with a lock option on.
+        Button.objects.bulk_create([Button(company=admin_member.company, label="Docs", kind="link",
+                                           url="https://docs.example/", resource="deal", messages_public=True,
+                                           disable_on_unread_error=True, disable_on_any_unread=True)])
+    finally:
+        MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    link = Button.objects.get(label="Docs")
+    assert (link.messages_public, link.disable_on_unread_error, link.disable_on_any_unread) == (False, False, False)
