@@ -43,13 +43,8 @@ def web_workers(stack: harness.Stack) -> list[int]:
 
 def process_figures(pids: list[int]) -> tuple[float, int]:
     """Resident memory (MB) and open file descriptors of these processes, summed."""
-    rss_kb, fds = 0, 0
-    for pid in pids:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                rss_kb += int(line.split()[1])
-        fds += len(list(Path(f"/proc/{pid}/fd").iterdir()))
-    return rss_kb / 1024, fds
+    fds = sum(len(list(Path(f"/proc/{pid}/fd").iterdir())) for pid in pids)
+    return sum(map(harness.rss_kb, pids)) / 1024, fds
 
 
 def redis_clients(url: str) -> int:

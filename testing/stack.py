@@ -414,15 +414,18 @@ class Stack:
 
     def rss_mb(self, name: str) -> float:
         """Resident memory of a process and its children (gunicorn's workers, Celery's pool)."""
-        total = 0
-        for pid in self.pids(name):
-            try:
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-            except OSError:
-                pass
-        return total / 1024
+        return sum(map(rss_kb, self.pids(name))) / 1024
+
+
+def rss_kb(pid: int) -> int:
+    """A process's resident memory in KB (0 once it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 @dataclass
