@@ -142,6 +142,11 @@ class ClickEvent(models.Model):
     http_status = models.PositiveSmallIntegerField("HTTP status", null=True, blank=True)
     duration_ms = models.PositiveIntegerField("duration (ms)", null=True, blank=True)
     error = models.TextField(blank=True)
+    # What came back, for the automation's author (the admin's click event and test click pages): the
+    # log shows the guide's words, "Success" or "Error (HTTP 502)", and these say what was replaced and why.
+    response_body = models.TextField("response body", blank=True,
+                                     help_text="The first 2 KB of the body the webhook answered, as text.")
+    response_note = models.TextField("why the answer was replaced", blank=True)
 
     class Meta:
         ordering = ("-created_at",)

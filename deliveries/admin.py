@@ -110,16 +110,21 @@ class ClickEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "button", "record", "user", "outcome", "short_error", "custom_message_count")
     list_filter = ("delivery", "is_test", ButtonFilter, "resource", "view")
     list_select_related = ("button", "user")
-    search_fields = ("object_id", "error")
+    search_fields = ("object_id", "error", "response_note")
     search_help_text = "Search by record id or error text, or paste an event_id."
     inlines = (MessageInline,)
     fieldsets = (
         ("Click", {"fields": ("id", "button", "user", "resource", "view", "object_id", "selected_ids",
                               "created_at", "window_ends_at", "custom_message_count")}),
         ("Delivery", {"fields": ("delivery", "http_status", "duration_ms", "attempts", "error")}),
+        ("What came back", {
+            "fields": ("pretty_response_body", "response_note"),
+            "description": "The first 2 KB of the webhook's answer, and why the log shows \"Success\" or "
+                           "\"Error (HTTP status)\" instead of it when it could not be shown as a message.",
+        }),
         ("Webhook payload", {"fields": ("pretty_payload", "pretty_fields")}),
     )
-    readonly_fields = ("pretty_payload", "pretty_fields")
+    readonly_fields = ("pretty_payload", "pretty_fields", "pretty_response_body")
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple:
         try:
@@ -142,9 +147,16 @@ class ClickEventAdmin(ReadOnlyAdmin):
             parts.append(f"{obj.duration_ms} ms")
         return " · ".join(parts)
 
-    @admin.display(description="error")
+    @admin.display(description="error or replaced answer")
     def short_error(self, obj: ClickEvent) -> str:
-        return Truncator(obj.error).chars(80)
+        # A delivered answer the log could not show is worth a glance too: its author must fix it.
+        return Truncator(obj.error or obj.response_note).chars(80)
+
+    @admin.display(description="Response body")
+    def pretty_response_body(self, obj: ClickEvent) -> str:
+        if obj.http_status is None:
+            return "-"
+        return format_html("<pre class=\"oneclick-body\">{}</pre>", obj.response_body or "(empty)")
 
     @admin.display(description="Payload")
     def pretty_payload(self, obj: ClickEvent) -> str:

@@ -39,7 +39,7 @@ def _sql(connection: Any) -> tuple[str, str]:
         )
         end_sql = (
             f"UPDATE {event} SET delivery = %s, http_status = %s, duration_ms = %s, attempts = %s,"  # noqa: S608
-            f" error = %s WHERE id = %s AND claimed_by = %s"
+            f" error = %s, response_body = %s, response_note = %s WHERE id = %s AND claimed_by = %s"
             f" AND (delivery = 'pending' OR (delivery = 'failed' AND error = %s))"
         )
         _statements[connection.vendor] = (claim_sql, end_sql)
@@ -70,14 +70,15 @@ def claim(event_id: object, token: uuid.UUID, *, now: Any, leaves_by: Any,
 
 
 def end_claimed(event_id: object, token: uuid.UUID, *, delivery: str, http_status: int | None,
-                duration_ms: int | None, attempts: int, error: str, unless_error: str,
-                message: Message | None = None, using: str = DEFAULT_DB_ALIAS) -> bool:
+                duration_ms: int | None, attempts: int, error: str, unless_error: str, response_body: str = "",
+                response_note: str = "", message: Message | None = None, using: str = DEFAULT_DB_ALIAS) -> bool:
     """Record a claimed delivery's outcome while the claim is still `token`'s and the click still
     pending (or failed with `unless_error`, which an outcome overrides), and with it the outcome's
     new `message`, atomically (one statement on PostgreSQL). False, and nothing stored, if not."""
     connection = connections[using]
     p = _prep(connection, id=event_id, claimed_by=token)
-    params = [delivery, http_status, duration_ms, attempts, error, p["id"], p["claimed_by"], unless_error]
+    params = [delivery, http_status, duration_ms, attempts, error, response_body, response_note,
+              p["id"], p["claimed_by"], unless_error]
     if message is not None:
         return insert_row_if(message, _sql(connection)[1], params, using=using)
     with connection.cursor() as cursor:

@@ -29,6 +29,7 @@ from core.secrets import signature_headers
 from deliveries import claim, webhooks
 from deliveries.shares import shares
 from messaging import actions as message_actions
+from messaging.incoming import body_excerpt, read_response
 
 T = TypeVar("T")
 
@@ -171,14 +172,16 @@ def _record_outcome(event: ClickEvent, token: uuid.UUID, attempts: int, response
     # Still this task's claim, and not ended meanwhile, except by the sweep calling it interrupted while
     # the database was away: an answer that arrived wins over "unknown".
     if response is not None:
+        answer = read_response(response.status, response.body)
         outcome = {"delivery": "delivered", "http_status": response.status, "duration_ms": response.duration_ms,
-                   "error": ""}
+                   "error": "", "response_body": body_excerpt(response.body),
+                   "response_note": answer.replaced_because}
+        message = message_actions.response_message(event, answer)
     else:
         assert failure is not None
         outcome = {"delivery": "failed", "http_status": None, "duration_ms": failure.duration_ms,
                    "error": str(failure)}
-    message = (message_actions.response_message(event, response.status, response.body) if response is not None
-               else message_actions.failure_message(event, outcome["error"]))
+        message = message_actions.failure_message(event, outcome["error"])
     # One statement stores the outcome and its message (or neither): the UPDATE locks the event's row
     # until the message is in, so the retention purge (which skips rows changed under it) cannot delete
     # the event in between; if the event is already gone (its button deleted, or retention after a very

@@ -23,12 +23,12 @@ from core.logs import events
 from core.sql import insert_row
 from messaging import live, tasks
 from messaging.incoming import (
+    Answer,
     EventMissed,
     MessageRejected,
     clean_content,
     clean_message_type,
     clean_redirect_url,
-    interpret_response,
     parse_event_id,
     redirected_to,
 )
@@ -65,13 +65,13 @@ def _logs_responses(button: Button) -> bool:
     return button.messaging_enabled and button.log_http_responses
 
 
-def response_message(event: ClickEvent, status: int, body: str) -> Message | None:
-    """The message the webhook's response becomes, not yet stored; None when the button does not log
-    responses. The delivery stores it in the statement that records the outcome, then announces it."""
+def response_message(event: ClickEvent, answer: Answer) -> Message | None:
+    """The message the webhook's response (read by read_response) becomes, not yet stored; None when
+    the button does not log responses. The delivery stores it in the statement that records the
+    outcome, then announces it."""
     if not _logs_responses(event.button):
         return None
-    content, message_type, redirect = interpret_response(status, body)
-    return _new(event, "http_response", message_type, content, redirect)
+    return _new(event, "http_response", answer.message_type, answer.content, answer.redirect_url)
 
 
 def failure_message(event: ClickEvent, error: str) -> Message | None:

@@ -136,6 +136,11 @@ class EventView(APIView):
                 "messages": MessageSerializer(messages, many=True, context=context).data,
                 "redirect_url": reads.pending_redirect(event, messages),
                 "queued": event.delivery == "pending" and event.claimed_at is None,
+                # What came back, for the admin's test click page: a test click's clicker is the admin
+                # trying their automation; a user's click never carries the raw answer.
+                "response": ({"http_status": event.http_status, "body": event.response_body,
+                              "replaced_because": event.response_note}
+                             if event.is_test and event.http_status is not None else None),
             }
         )
 

@@ -6,7 +6,7 @@ Pure functions, no database: messaging.actions stores what these return.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from core.bodies import loads_checked
@@ -15,6 +15,7 @@ from messaging.validation import IllegalMessage, validate_message
 
 NOT_FOUND_OR_EXPIRED = "Not found or the event window is expired"
 MAX_URL_LENGTH = 2000
+RESPONSE_EXCERPT_BYTES = 2048
 
 
 class MessageRejected(Exception):
@@ -81,40 +82,72 @@ def redirected_to(url: str) -> str:
     return f"Redirected to {url}"
 
 
+class Answer(NamedTuple):
+    """What a webhook's HTTP response becomes: the message's content, type and redirect, and, when the
+    automation's own words were not used, why (for the admin's pages, never for the log)."""
+
+    content: str
+    message_type: str
+    redirect_url: str
+    replaced_because: str = ""
+
+
 def interpret_response(status: int, body: str) -> tuple[str, str, str]:
-    """(content, message_type, redirect_url) for a webhook's HTTP response, by the rules the README's
-    "Wire your automation" gives."""
+    """(content, message_type, redirect_url) for a webhook's HTTP response (read_response)."""
+    return read_response(status, body)[:3]
+
+
+def read_response(status: int, body: str) -> Answer:
+    """A webhook's HTTP response read by the rules of the messaging guide (README, "Wire your automation")."""
     ok = 200 <= status < 300
     text = body.strip()
     if not text:
-        return ("Success", "info", "") if ok else ("Error", "error", "")
+        return Answer("Success", "info", "") if ok else Answer("Error", "error", "")
     # An error page or anything else that is not a valid message must never render; the status
-    # still tells the user what happened.
+    # still tells the user what happened, and the admin's pages say why.
     fallback = "Success" if ok else f"Error (HTTP {status})"
     data = _json_object(text)
     if data is not None:
         # Any JSON object is read by its keys (guide: "Formatted HTTP responses"): a platform's own
         # receipt such as {"status": "success", "id": ...} reads "Success", not its source text.
+        notes = []
         try:
             message_type = clean_message_type(data.get("message_type")) if ok else "error"
-        except MessageRejected:  # a type the custom-message endpoint would refuse: the status decides
+        except MessageRejected as exc:  # a type the custom-message endpoint would refuse: the status decides
             message_type = "info"
+            notes.append(f"message_type was ignored: {exc}")
         try:
             redirect = clean_redirect_url(data["redirect_url"]) if data.get("redirect_url") else ""
-        except MessageRejected:
+        except MessageRejected as exc:
             redirect = ""
+            notes.append(f"redirect_url was ignored: {exc}")
         try:
             content = clean_content(data.get("message"))
-        except MessageRejected:
-            return fallback, message_type, redirect
+        except MessageRejected as exc:
+            return Answer(fallback, message_type, redirect, _joined([f"Its message is not shown: {exc}", *notes]))
         if not content:
-            content = redirected_to(redirect) if redirect else ("Success" if ok else "Error")
-        return content, message_type, redirect
+            if redirect:
+                content = redirected_to(redirect)
+            else:
+                content = "Success" if ok else "Error"
+                notes.insert(0, 'The JSON object has no "message" (nor "redirect_url"), so the status decides.')
+        return Answer(content, message_type, redirect, _joined(notes))
     message_type = "info" if ok else "error"
     try:
-        return clean_content(text) or fallback, message_type, ""
-    except MessageRejected:
-        return fallback, message_type, ""
+        return Answer(clean_content(text) or fallback, message_type, "")
+    except MessageRejected as exc:
+        return Answer(fallback, message_type, "", f"The answer is not shown as a message: {exc}")
+
+
+def body_excerpt(body: str, limit: int = RESPONSE_EXCERPT_BYTES) -> str:
+    """The first `limit` bytes of an answer's body as text (never a split character), for the admin's
+    pages; NUL, which PostgreSQL's text cannot hold, shows as U+FFFD."""
+    head = body[:limit].encode("utf-8", "surrogatepass")[:limit]
+    return head.decode("utf-8", "ignore").replace("\x00", "\ufffd")
+
+
+def _joined(notes: list[str]) -> str:
+    return " ".join(note if note.endswith(".") else note + "." for note in notes)
 
 
 def _json_object(text: str) -> dict[str, Any] | None:

@@ -83,6 +83,13 @@ class TriggerMessageSerializer(serializers.Serializer):
     redirect_url = serializers.URLField(required=False, help_text="http or https; opens in a new tab.")
 
 
+class ResponseSerializer(serializers.Serializer):
+    http_status = serializers.IntegerField()
+    body = serializers.CharField(allow_blank=True, help_text="The first 2 KB of the answer's body, as text.")
+    replaced_because = serializers.CharField(
+        allow_blank=True, help_text='Why the log shows "Success" or "Error (HTTP <status>)" instead ("" if not).')
+
+
 class EventSerializer(serializers.Serializer):
     event_id = serializers.UUIDField()
     delivery = serializers.ChoiceField(choices=("pending", "delivered", "failed"))
@@ -94,6 +101,7 @@ class EventSerializer(serializers.Serializer):
         help_text="Pending and not sent yet: the click waits for a free delivery slot (the panel says so "
         "after a second)."
     )
+    response = ResponseSerializer(allow_null=True, help_text="What the webhook answered: test clicks only.")
 
 
 # --- Reading the log (the panel's JSON API) ----------------------------------------------------------

@@ -65,6 +65,15 @@
     if (data) {
       box.querySelector('[data-role="delivery"]').textContent = STATES[data.delivery] || data.delivery;
       box.querySelector('[data-role="http"]').textContent = data.http_status ? "· HTTP " + data.http_status : "";
+      const response = data.response;
+      const answer = box.querySelector('[data-role="response"]');
+      if (response && answer) { // text only: the body is the automation's, never markup here
+        answer.hidden = false;
+        answer.querySelector('[data-role="status"]').textContent = String(response.http_status);
+        answer.querySelector('[data-role="body"]').textContent = response.body || "(empty)";
+        answer.querySelector('[data-role="reason"]').textContent = response.replaced_because;
+        answer.querySelector('[data-role="replaced"]').hidden = !response.replaced_because;
+      }
       const items = (data.messages || []).slice().reverse().map(function (m) {
         const li = document.createElement("li");
         const kind = document.createElement("strong");
