@@ -141,7 +141,7 @@ def get_application() -> OneHopASGIHandler:
     import django
 
     django.setup(set_prefix=False)
-    if not settings.DEBUG and not settings.STATIC_COLLECTED:
+    if not (settings.DEBUG or settings.LOCAL_MODE) and not settings.STATIC_COLLECTED:
         logging.getLogger(__name__).warning(
             "Static files are not collected: serving them from their source folders, unhashed and uncompressed."
             " Run `python manage.py collectstatic` before starting the server."

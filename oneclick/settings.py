@@ -41,7 +41,9 @@ def env_bool(name: str, default: bool) -> bool:
 
 LOCAL_MODE: bool = env_bool("ONECLICK_LOCAL", default=False)
 
-DEBUG: bool = env_bool("DJANGO_DEBUG", LOCAL_MODE)
+# Off in the local mode too: its 404 and 500 are the product's own pages, as a visitor of a deployed
+# OneClick sees them; Django's debug page (every URL pattern, every setting) only when asked for.
+DEBUG: bool = env_bool("DJANGO_DEBUG", False)
 if LOCAL_MODE:
     SECRET_KEY: str = env.str("DJANGO_SECRET_KEY", default="local-mode-only-not-a-secret-3f9a1c")
 else:
@@ -463,6 +465,7 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
+WHITENOISE_AUTOREFRESH = DEBUG or LOCAL_MODE  # the local mode serves an edited file without a restart
 if not STATIC_COLLECTED:  # said once by oneclick.handlers instead of once per process by WhiteNoise
     warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 

@@ -35,6 +35,13 @@ def test_production_defaults_are_safe() -> None:
 def test_local_mode_needs_nothing() -> None:
     result = run_check(ONECLICK_LOCAL="true")
     assert result.returncode == 0, result.stderr
+    # Private-network webhooks for the demo automation, and no debug pages unless asked for.
+    assert result.stdout.split() == ["False", "True"]
+
+
+def test_debug_pages_only_when_asked_for() -> None:
+    result = run_check(ONECLICK_LOCAL="true", DJANGO_DEBUG="true")
+    assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True"]
 
 
@@ -60,3 +67,17 @@ def test_a_worker_freezes_start_up_and_collects_less_often() -> None:
                             env={**clean, "ONECLICK_LOCAL": "true", "DJANGO_SETTINGS_MODULE": "oneclick.settings"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[0] == "(50000, 50, 50) True"
+
+
+def test_the_local_modes_404_is_the_products_own_page(tmp_path: Path) -> None:
+    # Not Django's yellow page listing every URL pattern: what a visitor of a deployed OneClick sees.
+    script = ("import django, os; django.setup(); from django.test import Client; "
+              "r = Client(raise_request_exception=False, SERVER_NAME='localhost').get('/no/such/page/'); "
+              "html = r.content.decode(); print(r.status_code, 'panel.css' in html, 'URLconf' in html)")
+    clean = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SECRET_KEY", "DJANGO_DEBUG"}}
+    env = {**clean, "ONECLICK_LOCAL": "true", "DJANGO_SETTINGS_MODULE": "oneclick.settings",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["404", "True", "False"]
