@@ -17,6 +17,10 @@ class Company(models.Model):
     external_id = models.CharField("CRM company id", max_length=64, unique=True)
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now)
+    crm_domain = models.CharField(
+        "Pipedrive address", max_length=253, blank=True,
+        help_text="The company's own Pipedrive host (acme.pipedrive.com), as its installation names it: an "
+                  "automation's redirect to a deal, person or organization there opens inside Pipedrive.")
     # The signed embed for other CRMs (crm.tokens): the key hosts sign the panel's token with,
     # and the origins that may frame the panel.
     embed_secret = models.CharField(max_length=120, blank=True, default="")

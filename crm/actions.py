@@ -12,14 +12,18 @@ from core.logs import events
 
 @transaction.atomic
 def install_from_pipedrive(*, company_id: str, company_name: str, user_id: str, name: str = "", email: str = "",
-                           is_admin: bool = False) -> Member:
+                           is_admin: bool = False, domain: str = "") -> Member:
     """Pipedrive's OAuth callback: the company and the installing user, active again if they had
     uninstalled; company admin exactly when Pipedrive says the user is an admin there."""
     company, created = Company.objects.get_or_create(
-        external_id=company_id, defaults={"name": company_name or f"Company {company_id}"})
-    if not created and company_name and company.name != company_name:
-        company.name = company_name
-        company.save(update_fields=["name"])
+        external_id=company_id, defaults={"name": company_name or f"Company {company_id}", "crm_domain": domain})
+    if not created:  # a company can rename itself, and its Pipedrive address
+        fresh = {"name": company_name, "crm_domain": domain}
+        changed = [field for field, value in fresh.items() if value and getattr(company, field) != value]
+        for field in changed:
+            setattr(company, field, fresh[field])
+        if changed:
+            company.save(update_fields=changed)
     member = Member.objects.select_related("user").select_for_update().filter(
         company=company, external_id=user_id).first()
     if member is None:

@@ -69,6 +69,8 @@ def _panel(request: HttpRequest, member: Member, record: Record, selected_ids: l
             "mode": mode, "access": token, "expires_in": expires_in, "sdk_id": sdk_id,
             "session_url": reverse("pipedrive-session" if mode == "pipedrive" else "embed-session"),
             "selected_ids": ",".join(selected_ids),
+            # Inside Pipedrive, a redirect to a record of this account navigates there (SDK REDIRECT_TO).
+            "crm_domain": member.company.crm_domain if mode == "pipedrive" else "",
         },
     })
     response["Cache-Control"] = "no-store"  # it holds a credential

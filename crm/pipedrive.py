@@ -105,4 +105,5 @@ def current_user(token_answer: dict[str, Any]) -> dict[str, Any]:
         return value.strip() if isinstance(value, str) else ""
 
     return {"company_id": company_id, "company_name": text("company_name")[:200], "user_id": user_id,
+            "domain": urlsplit(base).hostname or "",
             "name": text("name"), "email": text("email"), "is_admin": data.get("is_admin") in (True, 1, "1", "true")}

@@ -10,6 +10,7 @@ answers the panel's messages (Pipedrive's SDK protocol, or the signed embed's to
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 import jwt
@@ -26,6 +27,27 @@ DEMO_COMPANY = "737569"  # as seed_demo makes it
 DEMO_RECORD = "42"
 USERS = {"demo": "1108048", "admin": "1108047"}
 HOSTS = ("signed", "pipedrive")
+THEMES = ("light", "dark")  # or none: the system's
+
+
+@dataclass(frozen=True)
+class Deal:
+    id: str
+    title: str
+    value: str
+    stage: str
+    organization: str
+    contact: str
+    owner: str
+
+
+# The pretend CRM's deals, each in another stage of its pipeline.
+DEALS = {deal.id: deal for deal in (
+    Deal("42", "120 licences for Globex", "€ 18,400", "Proposal made", "Globex Corporation", "Hank Scorpio", "demo"),
+    Deal("43", "Support renewal for Initech", "€ 6,250", "Negotiations started", "Initech", "Bill Lumbergh", "admin"),
+    Deal("44", "Pilot for Umbrella", "€ 2,900", "Qualified", "Umbrella Corporation", "Alice Abernathy", "demo"),
+    Deal("45", "Fleet tracking for Acme", "€ 31,000", "Contact made", "Acme Corporation", "Wile E. Coyote", "admin"),
+)}
 
 
 def _app_base() -> str:
@@ -44,10 +66,10 @@ def _member(request: HttpRequest) -> Member | None:
         company__external_id=DEMO_COMPANY, external_id=user_id).first()
 
 
-def embed_token(member: Member, resource: str = "deal", selected_ids: str = DEMO_RECORD) -> str:
+def embed_token(member: Member, resource: str = "deal", selected_ids: str = DEMO_RECORD, view: str = "details") -> str:
     """What a host's server signs for /embed/panel/: at most 15 minutes ahead."""
     claims = {"companyId": member.company.external_id, "userId": member.external_id, "resource": resource,
-              "view": "details", "selectedIds": selected_ids, "name": member.user.get_username(),
+              "view": view, "selectedIds": selected_ids, "name": member.user.get_username(),
               "exp": int(time.time()) + 600}
     return jwt.encode(claims, secret_key_bytes(member.company.embed_secret, EMBED_SECRET_PREFIX), algorithm="HS256")
 
@@ -59,33 +81,52 @@ def pipedrive_token(member: Member) -> str:
     return jwt.encode(claims, settings.PIPEDRIVE_JWT_SECRET, algorithm="HS256")
 
 
-def _frame_url(member: Member, host: str, theme: str) -> str:
+def _frame_url(member: Member, host: str, theme: str, deal: Deal | None) -> str:
+    themed = {"theme": theme} if theme else {}  # none: the panel follows the system, as this page does
+    if deal is None:  # the list of deals: Pipedrive shows custom panels on a record only, so a signed embed
+        token = embed_token(member, "deal", "", view="list")
+        return f"{_app_base()}/embed/panel/?{urlencode({'token': token, **themed})}"
     if host == "pipedrive":
-        query = {"resource": "deal", "view": "details", "selectedIds": DEMO_RECORD, "id": "oneclick-demo-panel",
-                 "userId": member.external_id, "companyId": member.company.external_id, "theme": theme,
+        query = {"resource": "deal", "view": "details", "selectedIds": deal.id, "id": "oneclick-demo-panel",
+                 "userId": member.external_id, "companyId": member.company.external_id, **themed,
                  "token": pipedrive_token(member)}
         return f"{_app_base()}/pipedrive/panel/?{urlencode(query)}"
-    return f"{_app_base()}/embed/panel/?{urlencode({'token': embed_token(member), 'theme': theme})}"
+    return f"{_app_base()}/embed/panel/?{urlencode({'token': embed_token(member, selected_ids=deal.id), **themed})}"
 
 
 @require_GET
 @csp_update({"frame-src": [_app_base()]})
 def crm(request: HttpRequest) -> HttpResponse:
-    """GET /demo/crm/: a deal in a pretend CRM, the OneClick panel in its sidebar."""
+    """GET /demo/crm/: a deal in a pretend CRM (?deal=43), or its list of deals (?deal=list), the OneClick
+    panel in its sidebar."""
     if request.get_host().split(":")[0] != "localhost":  # the CRM lives on another origin than the app
         return HttpResponseRedirect(f"{_crm_base()}{request.get_full_path()}")
     member = _member(request)
     if member is None or not member.company.embed_secret:
         return HttpResponse("The demo data is missing: run `python manage.py seed_demo` (./run does).",
                             status=503, content_type="text/plain")
+    wanted = request.GET.get("deal", DEMO_RECORD)
+    deal = None if wanted == "list" else DEALS.get(wanted, DEALS[DEMO_RECORD])
     host = request.GET.get("host") if request.GET.get("host") in HOSTS else "signed"
-    theme = "dark" if request.GET.get("theme") == "dark" else "light"
+    theme = request.GET.get("theme") if request.GET.get("theme") in THEMES else ""
     as_user = "admin" if member.external_id == USERS["admin"] else "demo"
-    return render(request, "embed/demo_crm.html", {
-        "frame_url": _frame_url(member, host, theme), "app_origin": _app_base(), "host": host, "crm_theme": theme,
-        "as_user": as_user, "member": member, "record": DEMO_RECORD,
-        "token_url": f"/demo/crm/token?{urlencode({'as': as_user, 'host': host})}",
+    here = {"as": as_user, "host": host, "deal": deal.id if deal else "list", "theme": theme}
+    response = render(request, "embed/demo_crm.html", {
+        "frame_url": _frame_url(member, host, theme, deal), "app_origin": _app_base(),
+        "host": host if deal else "signed", "chosen_host": host, "crm_theme": theme, "as_user": as_user,
+        "member": member, "deal": deal,
+        "deals": [(d, "?" + urlencode({**here, "deal": d.id})) for d in DEALS.values()],
+        "links": {name: "?" + urlencode({**here, **change}) for name, change in {
+            "demo": {"as": "demo"}, "admin": {"as": "admin"}, "signed": {"host": "signed"},
+            "pipedrive": {"host": "pipedrive"}, "list": {"deal": "list"},
+        }.items()},
+        "token_url": "/demo/crm/token?" + urlencode({"as": as_user, "host": host if deal else "signed",
+                                                     "deal": here["deal"]}),
     })
+    # A host page whose opener policy is same-origin cuts a cross-origin frame's popups off (the browser
+    # opens them without an opener and window.open() answers null): the panel's redirects need this.
+    response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+    return response
 
 
 @require_GET
@@ -94,5 +135,9 @@ def crm_token(request: HttpRequest) -> JsonResponse:
     member = _member(request)
     if member is None or not member.company.embed_secret:
         return JsonResponse({"detail": "The demo data is missing: run python manage.py seed_demo."}, status=503)
-    token = pipedrive_token(member) if request.GET.get("host") == "pipedrive" else embed_token(member)
-    return JsonResponse({"token": token})
+    deal = request.GET.get("deal", DEMO_RECORD)
+    if request.GET.get("host") == "pipedrive":
+        return JsonResponse({"token": pipedrive_token(member)})
+    if deal == "list":
+        return JsonResponse({"token": embed_token(member, "deal", "", view="list")})
+    return JsonResponse({"token": embed_token(member, selected_ids=deal if deal in DEALS else DEMO_RECORD)})

@@ -7,7 +7,7 @@
  *   MessagePort for the answer ({data} or {error}); a listener's port later carries its events.
  * - "signed": the signed embed's small protocol: the panel posts {type: "oneclick:resize", height}
  *   and {type: "oneclick:token-request"}; the host answers {type: "oneclick:token", token} (and may post
- *   {type: "oneclick:theme", theme}).
+ *   {type: "oneclick:theme", theme}, and in a list view {type: "oneclick:selection", ids}: the ticked records).
  * A fresh token comes from the host's own server (data-token-url), never from the page itself.
  * Everything the panel asked for is listed in #host-log, and kept in window.oneclickHost.received.
  */
@@ -21,7 +21,10 @@
   const hostLog = document.getElementById("host-log");
   const themeButton = document.getElementById("crm-theme");
   const settingsPorts = []; // Pipedrive: the SDK's user_settings_change listeners
-  let theme = frame.dataset.theme === "dark" ? "dark" : "light";
+  const systemDark = window.matchMedia("(prefers-color-scheme: dark)");
+  // No theme chosen: the page follows the system's, and so does the panel (its URL names none).
+  let chosen = frame.dataset.theme === "dark" || frame.dataset.theme === "light" ? frame.dataset.theme : null;
+  let theme = chosen || (systemDark.matches ? "dark" : "light");
   const received = [];
   window.oneclickHost = { received: received };
 
@@ -63,6 +66,11 @@
     } else if (payload.command === "resize") {
       setHeight(args.height);
       port.postMessage({ data: {} });
+    } else if (payload.command === "redirect_to" && args.view === "deals" && /^\d+$/.test(String(args.id))) {
+      port.postMessage({ data: {} });
+      const query = new URLSearchParams(window.location.search);
+      query.set("deal", String(args.id));
+      window.location.search = query.toString(); // the CRM's own page of that deal
     } else if (payload.command === "get_signed_token") {
       freshToken().then(function (token) { port.postMessage({ data: { token: token } }); },
         function (error) { port.postMessage({ error: error.message }); });
@@ -95,10 +103,14 @@
     }
   });
 
+  function showThemeButton() {
+    if (themeButton) themeButton.textContent = theme === "dark" ? "Light theme" : "Dark theme";
+  }
+
   function setTheme(next) {
     theme = next;
     document.documentElement.dataset.crmTheme = theme;
-    if (themeButton) themeButton.textContent = theme === "dark" ? "Light theme" : "Dark theme";
+    showThemeButton();
     if (host === "pipedrive") {
       settingsPorts.forEach(function (port) { port.postMessage({ data: { theme: theme } }); });
     } else {
@@ -107,6 +119,37 @@
     note("theme " + theme + " sent", { kind: "theme", theme: theme });
   }
 
-  if (themeButton) themeButton.addEventListener("click", function () { setTheme(theme === "dark" ? "light" : "dark"); });
+  showThemeButton();
+  systemDark.addEventListener("change", function (event) {
+    if (!chosen) setTheme(event.matches ? "dark" : "light");
+  });
+  if (themeButton) {
+    themeButton.addEventListener("click", function () {
+      chosen = theme === "dark" ? "light" : "dark";
+      setTheme(chosen);
+    });
+  }
   window.oneclickHost.setTheme = setTheme;
+
+  // The list of deals: what is ticked goes to the panel, whose list buttons send those ids.
+  const list = document.getElementById("deal-list");
+  if (list) {
+    const boxes = Array.from(list.querySelectorAll('input[name="deal"]'));
+    const all = document.getElementById("select-all");
+    const said = document.getElementById("selection");
+    const sendSelection = function () {
+      const ids = boxes.filter(function (box) { return box.checked; }).map(function (box) { return box.value; });
+      all.checked = ids.length === boxes.length;
+      all.indeterminate = ids.length > 0 && ids.length < boxes.length;
+      said.textContent = ids.length ? ids.length + " deal" + (ids.length === 1 ? "" : "s") + " selected: #" +
+        ids.join(", #") + "." : "No deals selected. Tick some, then press the sidebar's list button: its webhook carries their ids.";
+      frame.contentWindow.postMessage({ type: "oneclick:selection", ids: ids }, appOrigin);
+    };
+    boxes.forEach(function (box) { box.addEventListener("change", sendSelection); });
+    all.addEventListener("change", function () {
+      boxes.forEach(function (box) { box.checked = all.checked; });
+      sendSelection();
+    });
+    frame.addEventListener("load", sendSelection); // a panel (re)loaded gets the ticks it missed
+  }
 })();

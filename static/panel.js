@@ -34,8 +34,9 @@
   const eventsKey = "oneclick:events:" + record.resource + ":" + record.objectId;
   const embed = panel.dataset.embed || null; // "pipedrive" | "signed" inside a CRM's frame
   let access = panel.dataset.access || "";
-  // In a CRM's list view the click carries the records selected there.
-  const listSelection = (panel.dataset.selectedIds || "").split(",").filter(Boolean);
+  // In a CRM's list view the click carries the records selected there (a signed embed's host may post
+  // its current selection; see startEmbed).
+  let listSelection = (panel.dataset.selectedIds || "").split(",").filter(Boolean);
 
   // --- Small helpers --------------------------------------------------------------------------
 
@@ -313,14 +314,22 @@
   const followed = new Map(); // event id -> {id, row, endsAt, seen:Set, delivery}
 
   async function press(row) {
+    lastGesture = Date.now();
     if (row.busy) return;
     if (row.state.disabled) {
       toast(row.state.disabled_reason || "This button is disabled.", "warning");
       return;
     }
+    const selected = record.view === "list" ? listSelection : [record.objectId];
+    if (!selected.length) {
+      toast("Select at least one " + record.resource + " in the list first: this button sends the selected records.",
+        "warning");
+      return;
+    }
+    if (row.redirect) row.redirect.remove(); // a new click: the last one's page is no longer offered
+    row.redirect = null;
     setBusy(row, true);
     showStatus(row, { working: "Sending…" });
-    const selected = record.view === "list" ? listSelection : [record.objectId];
     const result = await api("POST", "/api/buttons/" + row.id + "/click", {
       resource: record.resource, view: record.view, selectedIds: selected, fields: null,
     });
@@ -432,30 +441,97 @@
     }
   }
 
-  const openedRedirects = new Set();
+  // --- Redirects ------------------------------------------------------------------------------
+  // A browser opens a tab only within a few seconds of the user's gesture (about 5 s in Chromium) and
+  // never from a frame that may not open popups. So: while the click's gesture still counts, the tab
+  // opens by itself; otherwise, or when the browser says no, an "Open <host>" button beside the click's
+  // status lets the user open it (a press is a gesture of its own). Inside Pipedrive a link to a record
+  // of the same account navigates there through the SDK instead. Never an empty tab: the URL is opened
+  // directly, not an about:blank sent on later.
 
-  function openRedirect(ev, url) {
+  const ACTIVATION_MS = 5000; // where the browser cannot tell (no navigator.userActivation)
+  const PIPEDRIVE_VIEWS = { deal: "DEALS", person: "CONTACTS", organization: "ORGANIZATIONS" };
+  const crmDomain = panel.dataset.crmDomain || "";
+  const offeredRedirects = new Set();
+  let lastGesture = 0;
+
+  function gestureStillCounts() {
+    if (navigator.userActivation) return navigator.userActivation.isActive;
+    return Date.now() - lastGesture < ACTIVATION_MS;
+  }
+
+  function pipedriveTarget(url) {
+    // A deal, person or organization of the Pipedrive account this panel is in: https://<its host>/deal/7.
+    if (embed !== "pipedrive" || !sdk || !crmDomain) return null;
+    let parts = null;
+    try { parts = new URL(url); } catch (error) { return null; }
+    const match = parts.pathname.match(/^\/(deal|person|organization)\/(\d+)\/?$/);
+    if (parts.protocol !== "https:" || parts.hostname !== crmDomain || !match) return null;
+    return { view: window.AppExtensionsSDK.View[PIPEDRIVE_VIEWS[match[1]]], id: Number(match[2]) };
+  }
+
+  function redirectKey(ev, url) { return "oneclick:redirect:" + ev.id + ":" + url; }
+
+  function redirectDone(ev, url) {
+    try { sessionStorage.setItem(redirectKey(ev, url), "1"); } catch (error) { /* no storage: once per page */ }
+  }
+
+  async function openRedirect(ev, url) {
     // Once per event and URL, also across a reload of the page.
-    const key = "oneclick:redirect:" + ev.id + ":" + url;
-    if (openedRedirects.has(key)) return;
-    openedRedirects.add(key);
-    try {
-      if (sessionStorage.getItem(key)) return;
-      sessionStorage.setItem(key, "1");
-    } catch (error) { /* no storage: the in-memory set still opens it once */ }
-    let tab = null;
-    try {
-      tab = window.open("about:blank", "_blank");
-    } catch (error) {
-      tab = null;
+    const key = redirectKey(ev, url);
+    if (offeredRedirects.has(key)) return;
+    offeredRedirects.add(key);
+    try { if (sessionStorage.getItem(key)) return; } catch (error) { /* no storage */ }
+    const target = pipedriveTarget(url);
+    if (target) {
+      try {
+        await sdk.execute(window.AppExtensionsSDK.Command.REDIRECT_TO, target);
+        redirectDone(ev, url);
+        return;
+      } catch (error) { /* Pipedrive refused: the button below still takes the user there */ }
     }
-    if (tab) {
-      tab.opener = null; // the automation's page must not reach back into this one
-      tab.location.href = url;
-    } else {
-      toast("Your automation wants to open a page, but the browser blocked the new tab.", "warning",
-        { href: url, text: "Open " + url });
+    if (gestureStillCounts()) {
+      let tab = null;
+      try { tab = window.open(url, "_blank"); } catch (error) { tab = null; }
+      if (tab) {
+        try { tab.opener = null; } catch (error) { /* already cut off by the browser */ }
+        redirectDone(ev, url);
+        return;
+      }
     }
+    offerRedirect(ev, url);
+  }
+
+  function offerRedirect(ev, url) {
+    const row = ev.row;
+    if (row.redirect) row.redirect.remove();
+    let host = url;
+    try { host = new URL(url).host; } catch (error) { /* shown whole */ }
+    const box = el("div", "btn-redirect");
+    const open = el("a", "btn btn-primary btn-open");
+    open.href = url;
+    open.target = "_blank";
+    open.rel = "noopener noreferrer";
+    open.title = url;
+    open.appendChild(icon("external"));
+    open.appendChild(el("span", "", "Open " + host));
+    const dismiss = el("button", "icon-button");
+    dismiss.type = "button";
+    dismiss.setAttribute("aria-label", "Dismiss the link to " + host);
+    dismiss.appendChild(icon("close"));
+    const done = function () {
+      redirectDone(ev, url);
+      box.remove();
+      if (row.redirect === box) row.redirect = null;
+      fitFrame();
+    };
+    open.addEventListener("click", function () { window.setTimeout(done, 0); });
+    dismiss.addEventListener("click", function () { done(); row.press.focus(); });
+    box.appendChild(open);
+    box.appendChild(dismiss);
+    row.status.after(box);
+    row.redirect = box;
+    fitFrame();
   }
 
   // --- The message log ---------------------------------------------------------------------------
@@ -1078,7 +1154,11 @@
     new MutationObserver(fitFrame).observe(dialog, { attributes: true, attributeFilter: ["open"] });
     if (embed !== "pipedrive") { // the signed embed's host may pass its theme on
       window.addEventListener("message", function (event) {
-        if (event.source === window.parent && event.data && event.data.type === "oneclick:theme") applyTheme(event.data.theme);
+        if (event.source !== window.parent || !event.data) return;
+        if (event.data.type === "oneclick:theme") applyTheme(event.data.theme);
+        if (event.data.type === "oneclick:selection" && record.view === "list" && Array.isArray(event.data.ids)) {
+          listSelection = event.data.ids.filter(function (id) { return typeof id === "string" && id; });
+        }
       });
       fitFrame();
       return;

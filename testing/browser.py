@@ -35,10 +35,10 @@ def free_port() -> int:
 
 @contextmanager
 def app_server(database_url: str, *, broker_url: str | None = None, settings: str = "oneclick.test_settings",
-               extra_env: dict[str, str] | None = None, wsgi: bool = False) -> Iterator[str]:
-    """Serve the app on 127.0.0.1 until the block ends; yields its base URL. With `wsgi`, Django's
-    development server (runserver) serves it instead of uvicorn."""
-    port = free_port()
+               extra_env: dict[str, str] | None = None, wsgi: bool = False, port: int | None = None) -> Iterator[str]:
+    """Serve the app on 127.0.0.1 (on `port`, or a free one) until the block ends; yields its base URL.
+    With `wsgi`, Django's development server (runserver) serves it instead of uvicorn."""
+    port = port or free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": settings,
@@ -99,13 +99,15 @@ def orm_beside_playwright() -> Iterator[None]:
 
 
 @contextmanager
-def app_on_test_database(django_db_blocker: Any, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def app_on_test_database(django_db_blocker: Any, extra_env: dict[str, str] | None = None,
+                         port: int | None = None) -> Iterator[str]:
     """The app served on the test database, streaming live updates when Redis is set (CI), else polling."""
     from conftest import database_url_for_subprocess
 
     with django_db_blocker.unblock():
         database_url = database_url_for_subprocess()
-    with app_server(database_url, broker_url=os.environ.get("CELERY_BROKER_URL"), extra_env=extra_env) as base:
+    with app_server(database_url, broker_url=os.environ.get("CELERY_BROKER_URL"), extra_env=extra_env,
+                    port=port) as base:
         yield base
 
 
@@ -119,6 +121,22 @@ def stop_process(proc: subprocess.Popen, log: Any, log_path: Path, timeout: floa
         proc.wait()
     log.close()
     log_path.unlink(missing_ok=True)
+
+
+@contextmanager
+def chromium_with_popup_blocker(profile: Path) -> Iterator[Any]:
+    """A browser context as a person has it: Chromium's popup blocker on (Playwright launches with
+    --disable-popup-blocking; a persistent profile without that flag keeps the default preferences)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+            ignore_default_args=["--disable-popup-blocking"])
+        try:
+            yield context
+        finally:
+            context.close()
 
 
 @contextmanager

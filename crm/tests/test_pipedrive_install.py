@@ -192,6 +192,7 @@ def test_the_callback_installs_the_company_and_signs_the_admin_in(pipedrive_app:
     assert "/admin/buttons/button/add/" in html  # an admin's next step: add a button
     company = Company.objects.get()
     assert (company.external_id, company.name) == ("737569", "Acme")
+    assert company.crm_domain == "127.0.0.1"  # its api_domain's host: redirects there open inside Pipedrive
     member = Member.objects.get()
     assert (member.company, member.external_id, member.is_active, member.is_company_admin) == (
         company, "1108047", True, True)

@@ -52,7 +52,7 @@ class Command(BaseCommand):
              "messaging_enabled": True, "disable_on_unread_error": True},
             {"label": "Open in maps", "kind": "link", "url": "https://www.openstreetmap.org/",
              "resource": "deal"},
-            {"label": "Export selection", "url": f"{hook}?scenario=progress", "resource": "deal",
+            {"label": "Export selection", "url": f"{hook}?scenario=export", "resource": "deal",
              "view": "list", "messaging_enabled": True},
             {"label": "Enrich organization", "url": f"{hook}?scenario=progress", "resource": "organization",
              "messaging_enabled": True},
@@ -66,10 +66,11 @@ class Command(BaseCommand):
             if existing is None:
                 Button.objects.create(company=company, label=label, **{"view": "details", **values})
             else:
-                # The demo automation moves with the port (PORT=9000 ./run); an admin's edits stay.
+                # The demo automation moves with the port (PORT=9000 ./run) and its scenarios with the
+                # demo; a button an admin pointed elsewhere stays as it is.
                 current, wanted = urlsplit(existing.url), urlsplit(values["url"])
-                if current.path == wanted.path and current.netloc != wanted.netloc:
-                    existing.url = current._replace(scheme=wanted.scheme, netloc=wanted.netloc).geturl()
+                if current.path == wanted.path and existing.url != values["url"]:
+                    existing.url = values["url"]
                     existing.save(update_fields=["url"])
         base = settings.DEMO_BASE_URL.rstrip("/")
         self.stdout.write(
