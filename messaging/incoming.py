@@ -124,7 +124,8 @@ def read_response(status: int, body: str) -> Answer:
         try:
             content = clean_content(data.get("message"))
         except MessageRejected as exc:
-            return Answer(fallback, message_type, redirect, _joined([f"Its message is not shown: {exc}", *notes]))
+            why = _joined([f'The JSON\'s "message" is not a valid message: {exc}', *notes])
+            return Answer(fallback, message_type, redirect, why)
         if not content:
             if redirect:
                 content = redirected_to(redirect)
@@ -136,7 +137,7 @@ def read_response(status: int, body: str) -> Answer:
     try:
         return Answer(clean_content(text) or fallback, message_type, "")
     except MessageRejected as exc:
-        return Answer(fallback, message_type, "", f"The answer is not shown as a message: {exc}")
+        return Answer(fallback, message_type, "", f"The body is not a valid message: {exc}")
 
 
 def body_excerpt(body: str, limit: int = RESPONSE_EXCERPT_BYTES) -> str:

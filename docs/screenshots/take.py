@@ -1,7 +1,7 @@
 """Take docs/screenshots/panel.png and log.png (and -dark twins): a seeded throw-away database, the real app, Chromium.
 
     .venv/bin/python docs/screenshots/take.py
-    .venv/bin/python docs/screenshots/take.py --crm http://localhost:8000   # crm.png, crm-dark.png
+    .venv/bin/python docs/screenshots/take.py --crm http://localhost:8000   # crm, redirect, crm-list-narrow
 
 The second form photographs the demo CRM page of a running `./run` (the panel inside another site's
 frame, answered by the built-in demo automation).
@@ -74,6 +74,34 @@ def seed() -> None:
     say(sync, 12, "Could not sync <b>deal 21389</b>: the accounting system answered 422 (customer has no "
         "VAT id).", "error", source="http_response")
     say(vat, 60 * 26, "VAT number <b>DE811907980</b> is valid.", "success", read=True)
+    # An admin, and a button whose automation answers what OneClick will not show (test-click.png).
+    create_member("alex", "pw-alex-123", "737569", user_external_id="12", is_admin=True)
+    button("Draft quote", url=f"{RECEIVER}/quote")
+
+
+RECEIVER = "http://127.0.0.1:8799"
+
+
+def receiver() -> None:
+    """An automation whose answer carries a <script>: the test click page says why it was not shown."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b'{"message": "Quote <b>Q-311</b> drafted<script>track()</script>", "message_type": "success"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 8799), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
 
 
 def main() -> None:
@@ -96,26 +124,64 @@ def main() -> None:
             page.wait_for_timeout(400)
             page.screenshot(path=str(out / f"log{suffix}.png"))
             page.close()
+        receiver()
+        page = browser.new_page(viewport={"width": 1040, "height": 860}, device_scale_factor=1)
+        log_in(page, base, "alex", "pw-alex-123", "/admin/")
+        page.goto(f"{base}/admin/buttons/button/")
+        page.get_by_role("link", name="Draft quote").click()
+        page.goto(page.url.replace("/change/", "/test-click/"))
+        page.click('input[type="submit"]')
+        page.locator('[data-role="replaced"]:not([hidden])').wait_for(timeout=15000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(out / "test-click.png"))
+        page.close()
         browser.close()
     DB.unlink(missing_ok=True)
-    print(f"Saved panel.png, log.png and their -dark twins in {out}")
+    print(f"Saved panel.png, log.png and their -dark twins, and test-click.png in {out}")
 
 
 def crm(base: str) -> None:
     from testing.browser import chromium
 
     out = Path(__file__).parent
+    base = base.rstrip("/")
     with chromium() as browser:
         for scheme, suffix in (("light", ""), ("dark", "-dark")):
-            page = browser.new_page(viewport={"width": 1120, "height": 700}, device_scale_factor=1)
-            page.goto(f"{base.rstrip('/')}/demo/crm/?theme={scheme}")
+            page = browser.new_page(viewport={"width": 1120, "height": 700}, device_scale_factor=1,
+                                    color_scheme=scheme)
+            page.goto(f"{base}/demo/crm/?theme={scheme}")
             frame = page.frame_locator("#crm-panel")
             frame.get_by_role("button", name="Create invoice", exact=True).click()
-            frame.locator(".btn-status", has_text="Invoice").wait_for(timeout=15000)
-            page.wait_for_timeout(800)
+            # The demo's redirect comes after the browser's few seconds of user activation: offered. (A plain
+            # sleep: Playwright's own waiting would lend the page a gesture, and the tab would open.)
+            page.wait_for_timeout(12000)
+            frame.locator("a.btn-open").wait_for(timeout=20000)
             page.screenshot(path=str(out / f"crm{suffix}.png"))
+            page.wait_for_timeout(400)
+            frame.locator(".btn-row", has=frame.locator("a.btn-open")).screenshot(
+                path=str(out / f"redirect{suffix}.png"))
             page.close()
-    print(f"Saved crm.png and crm-dark.png in {out}")
+        # 390 px wide (a phone): the Open button inside the demo CRM's frame, ...
+        page = browser.new_page(viewport={"width": 390, "height": 700}, device_scale_factor=1)
+        page.goto(f"{base}/demo/crm/?deal=43")
+        frame = page.frame_locator("#crm-panel")
+        frame.get_by_role("button", name="Create invoice", exact=True).click()
+        page.wait_for_timeout(12000)
+        frame.locator("a.btn-open").wait_for(timeout=20000)
+        page.locator("#crm-panel").screenshot(path=str(out / "redirect-narrow.png"))
+        page.close()
+        # ... and the demo CRM's list of deals, two ticked, the list button's answer.
+        page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=1)
+        page.goto(f"{base}/demo/crm/?deal=list")
+        page.check('input[value="42"]')
+        page.check('input[value="43"]')
+        frame = page.frame_locator("#crm-panel")
+        frame.get_by_role("button", name="Export selection", exact=True).click()
+        frame.locator(".btn-status", has_text="deals").wait_for(timeout=15000)
+        page.wait_for_timeout(600)
+        page.screenshot(path=str(out / "crm-list-narrow.png"), full_page=True)
+        page.close()
+    print(f"Saved crm.png, redirect.png (and -dark twins) and crm-list-narrow.png in {out}")
 
 
 if __name__ == "__main__":
