@@ -3,7 +3,8 @@
 An automation's redirect opens a tab by itself while the click's gesture still counts; later, or where the
 browser says no, the click's row offers "Open <host>", and a press opens the tab. Never an empty tab. The
 same holds inside the demo CRM's frame (signed embed and Pipedrive panel), where a redirect to a record of
-the Pipedrive account navigates there through the SDK's REDIRECT_TO instead.
+the Pipedrive account navigates there through the SDK's REDIRECT_TO instead. And the demo CRM's list of
+deals: what is ticked there is what a list button sends.
 """
 
 from __future__ import annotations
@@ -55,11 +56,16 @@ class Automation:
         self.app = ""
         self.mode = "now"
         self.target = ""
+        self.payloads: list[dict[str, Any]] = []
         automation = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                automation.payloads.append(body)
+                if automation.mode == "list":
+                    self._send(json.dumps({"message": f"Exporting {body['selectedIds']}"}))
+                    return
                 if automation.mode == "now":
                     self._send(json.dumps({"message": "Invoice ready", "redirect_url": automation.target}))
                     return
@@ -234,3 +240,23 @@ def test_a_redirect_to_a_deal_of_the_pipedrive_account_navigates_there(
     page.wait_for_url(lambda url: url.endswith("deal=43"), wait_until="commit")
     page.locator("h1", has_text="Support renewal for Initech").wait_for()
     assert len(browser.pages) == 1  # no tab: Pipedrive itself navigated
+
+
+def test_the_demo_crms_list_sends_the_ticked_deals(browser: Any, app_url: str, demo: Button,
+                                                   automation: Automation) -> None:
+    automation.mode = "list"
+    Button.objects.create(company=demo.company, label="Export to sheet", url=f"{automation.base}/hook",
+                          resource="deal", view="list", messaging_enabled=True)
+    page = browser.pages[0] if browser.pages else browser.new_page()
+    page.goto(f"http://localhost:{PORT}/demo/crm/?as=demo&deal=list")
+    frame = page.frame_locator("#crm-panel")
+    press = row(frame, "Export to sheet").locator('[data-role="press"]')
+    press.click()  # nothing ticked yet: the panel asks for a selection and sends nothing
+    frame.locator(".toast", has_text="Select at least one deal in the list first").wait_for()
+    assert automation.payloads == []
+    page.check('input[value="42"]')
+    page.check('input[value="44"]')
+    assert page.locator("#selection").inner_text() == "2 deals selected: #42, #44."
+    press.click()
+    row(frame, "Export to sheet").locator(".btn-status", has_text="Exporting 42,44").wait_for()
+    assert [(p["view"], p["selectedIds"]) for p in automation.payloads] == [("list", "42,44")]
