@@ -1,9 +1,9 @@
 """Live updates: a new message is announced on Redis pub/sub so open pages can show it at once.
 
-Only the fact that a record's log changed is published (channel per company and record, payload the
-message id and button); pages fetch the message through the normal, permission-checked API, so nothing
-about a user's messages reaches anyone who may not see it. Without Redis (the embedded local mode) pages
-fall back to polling.
+A record's channel (per company and record) carries each new message with its button and clicker, and
+read-state changes; a company's channel carries Clear all messages. Every web process listens through
+one connection (messaging.hub), and each open stream (messaging.stream) forwards only what its user may
+see, with the same rule as the log API. Without Redis (the embedded local mode) pages fall back to polling.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
@@ -44,12 +42,17 @@ def company_channel(company_id: int) -> str:
 
 
 def _redis():
+    """The publisher's client: on the process's shared pool for the broker's Redis (the cache's too when
+    they are the same server), so publishing adds no connection of its own."""
     global _client
     if _client is None:
         import redis
 
-        _client = redis.Redis.from_url(redis_url(), socket_connect_timeout=1, socket_timeout=1,
-                                       **settings.REDIS_KEEPALIVE)
+        from core.redispool import SharedConnectionPool
+
+        options = {"socket_connect_timeout": 1, "socket_timeout": 1, "client_name": "oneclick-shared",
+                   **settings.REDIS_KEEPALIVE}
+        _client = redis.Redis(connection_pool=SharedConnectionPool.from_url(redis_url(), **options))
     return _client
 
 
@@ -61,7 +64,6 @@ class _Publisher:
     and taking back the GIL around each round trip); one thread with a pipeline pays that once per batch.
     """
 
-    GATHER_SECONDS = 0.002  # how long a batch waits for others to join it: nothing next to a page's ~50 ms
     BATCH_MAX = 500
 
     def __init__(self) -> None:
@@ -87,9 +89,10 @@ class _Publisher:
             self._thread.start()
 
     def _run(self) -> None:
+        # No waiting for a batch to fill: what queued up while the last round trip was on its way goes
+        # in the next one, so a lone message leaves at once and a burst still shares round trips.
         while True:
             batch = [self._queue.get()]
-            time.sleep(self.GATHER_SECONDS)
             while len(batch) < self.BATCH_MAX:
                 try:
                     batch.append(self._queue.get_nowait())
@@ -111,7 +114,7 @@ class _Publisher:
         deadline = time.monotonic() + timeout
         while not self._queue.empty() and time.monotonic() < deadline:
             time.sleep(0.005)
-        time.sleep(self.GATHER_SECONDS * 2)  # the last batch may still be on its way
+        time.sleep(0.005)  # the last batch may still be on its way
 
 
 _publisher = _Publisher()
@@ -121,9 +124,12 @@ def publish_message(message: Message) -> None:
     """Announce a stored message (call once it is committed). Never raises: live delivery is best effort."""
     if redis_url() is None:
         return
-    payload = json.dumps(
-        {"message_id": message.pk, "button": str(message.button_id), "recipient": message.recipient_id}
-    )
+    from messaging.serializers import message_json
+
+    # The message itself rides along (as its clicker sees it): an open page shows it without a fetch.
+    # The stream hands it only to those who may see it, and a non-clicker never gets its event_id.
+    payload = json.dumps({"message_id": message.pk, "button": str(message.button_id),
+                          "recipient": message.recipient_id, "message": message_json(message, message.recipient_id)})
     _publisher.put(channel_name(message.company_id, message.resource, message.object_id), payload)
 
 
@@ -140,23 +146,3 @@ def publish_read(button: Button, recipient_id: int, resource: str, object_id: st
         return
     payload = json.dumps({"read": True, "button": str(button.pk), "recipient": recipient_id})
     _publisher.put(channel_name(button.company_id, resource, object_id), payload)
-
-
-@asynccontextmanager
-async def subscription(*channels: str) -> AsyncIterator[Any]:
-    """A redis.asyncio pub/sub connection subscribed to the channels, closed (with its pool) on exit.
-
-    Raises redis.RedisError / OSError at entry when Redis cannot be reached.
-    """
-    import redis.asyncio
-
-    # No read timeout (a stream waits for minutes between messages): the keepalives tell a silent Redis.
-    client = redis.asyncio.Redis.from_url(redis_url(), socket_connect_timeout=2, health_check_interval=30,
-                                          **settings.REDIS_KEEPALIVE)
-    pubsub = client.pubsub(ignore_subscribe_messages=True)
-    try:
-        await pubsub.subscribe(*channels)
-        yield pubsub
-    finally:
-        await pubsub.aclose()
-        await client.aclose()

@@ -35,10 +35,10 @@ from accounts.authentication import EXPIRED, bearer_token
 from buttons.models import Button
 from buttons.records import Record, view_of
 from messaging import live, public_ids
+from messaging.hub import INBOX_MAX, PING, RESUMED, Dropped, hub
 
 logger = logging.getLogger(__name__)
 
-PING_SECONDS = 15  # a comment line keeps proxies from closing an idle stream
 STREAM_SECONDS = 300  # then the browser reconnects: auth and button settings are checked afresh
 BUTTONS_FRESH_SECONDS = 10  # a button made public (or private) is seen within this long
 RETRY_MS = 2000
@@ -111,7 +111,11 @@ directory = ButtonDirectory()
 
 
 def forwardable(data: object, user_id: int, button: ButtonInfo | None) -> dict | None:
-    """What the user may learn from one pub/sub payload, or None (never about others' private messages)."""
+    """What the user may learn from one pub/sub payload, or None (never about others' private messages).
+
+    A new message comes with itself, as the log API would show it to this user (the page shows it without
+    asking again): its event_id, the clicker's credential, only to the clicker, and unread only for them.
+    """
     if not isinstance(data, dict) or button is None:
         return None
     identifier, public = button
@@ -122,7 +126,11 @@ def forwardable(data: object, user_id: int, button: ButtonInfo | None) -> dict |
         return {"button": identifier, "read": True} if mine else None
     if not (mine or public) or not isinstance(data.get("message_id"), int):
         return None
-    return {"button": identifier, "message_id": public_ids.to_public(data["message_id"]), "mine": mine}
+    event = {"button": identifier, "message_id": public_ids.to_public(data["message_id"]), "mine": mine}
+    message = data.get("message")
+    if isinstance(message, dict):
+        event["message"] = message if mine else {**message, "event_id": None, "read": True}
+    return event
 
 
 def sse(event: str, data: dict) -> str:
@@ -133,20 +141,17 @@ async def _events(user_id: int, company_id: int, resource: str, object_id: str) 
     key: ButtonKey = (company_id, resource, view_of(object_id))
     channel = live.channel_name(company_id, resource, object_id)
     try:
-        async with live.subscription(channel, live.company_channel(company_id)) as pubsub:
+        async with hub().listening((channel, live.company_channel(company_id))) as listener:
             yield f"retry: {RETRY_MS}\n" + sse("ready", {})
             ends = time.monotonic() + STREAM_SECONDS
             while time.monotonic() < ends:
-                raw = await pubsub.get_message(timeout=PING_SECONDS)
+                data = await listener.next()
                 received = time.monotonic()
-                if raw is None:
+                if data == PING:
                     yield ": ping\n\n"
                     continue
-                if raw.get("type") != "message":
-                    continue
-                try:
-                    data = json.loads(raw["data"])
-                except (TypeError, ValueError):
+                if data == RESUMED:  # Redis came back: the page fetches what it may have missed
+                    yield sse("ready", {"resumed": True})
                     continue
                 button = (await directory.get(key, str(data.get("button")), received)
                           if isinstance(data, dict) else None)
@@ -155,6 +160,8 @@ async def _events(user_id: int, company_id: int, resource: str, object_id: str) 
                     yield sse("log", event)
     except asyncio.CancelledError:  # the browser went away
         raise
+    except Dropped:  # this client fell behind: the stream ends, the browser reconnects and catches up
+        logger.info("Live stream for %s dropped: its client fell %d events behind", channel, INBOX_MAX)
     except Exception:  # noqa: BLE001 - Redis (or the button query) failed: the page falls back to polling
         logger.warning("Live stream for %s stopped", channel, exc_info=True)
         yield sse("unavailable", {})

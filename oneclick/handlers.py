@@ -141,6 +141,11 @@ def get_application() -> OneHopASGIHandler:
     import django
 
     django.setup(set_prefix=False)
+    if settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        from oneclick.celery import app as celery_app
+
+        # The web only publishes tasks: one Redis connection for that, not kombu's two (oneclick.brokers).
+        celery_app.conf.broker_transport = "oneclick.brokers:ProducerTransport"
     if not (settings.DEBUG or settings.LOCAL_MODE) and not settings.STATIC_COLLECTED:
         logging.getLogger(__name__).warning(
             "Static files are not collected: serving them from their source folders, unhashed and uncompressed."

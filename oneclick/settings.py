@@ -353,6 +353,8 @@ if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     # Django's own Redis backend (older django-environ named the third-party one).
     CACHES["default"]["BACKEND"] = "django.core.cache.backends.redis.RedisCache"
     CACHES["default"]["OPTIONS"] = {
+        "pool_class": "core.redispool.SharedConnectionPool",  # one pool per process, not per thread
+        "client_name": "oneclick-shared",  # CLIENT LIST tells a process's Redis connections apart
         "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
         "socket_timeout": REDIS_SOCKET_TIMEOUT,
         **REDIS_KEEPALIVE,

@@ -37,6 +37,24 @@
     hostLog.scrollTop = hostLog.scrollHeight;
   }
 
+  let snackbarTimer = null;
+
+  function showSnackbar(text) {
+    // As Pipedrive shows it: a short line at the bottom of the page, for a few seconds, as plain text.
+    let bar = document.getElementById("crm-snackbar");
+    if (!bar) {
+      bar = document.createElement("div");
+      bar.id = "crm-snackbar";
+      bar.className = "crm-snackbar";
+      bar.setAttribute("role", "status");
+      document.body.appendChild(bar);
+    }
+    bar.textContent = text;
+    bar.hidden = false;
+    if (snackbarTimer) window.clearTimeout(snackbarTimer);
+    snackbarTimer = window.setTimeout(function () { bar.hidden = true; }, 5000);
+  }
+
   function setHeight(height) {
     const value = Number(height);
     if (value >= 100 && value <= 750) frame.style.height = value + "px";
@@ -71,6 +89,9 @@
       const query = new URLSearchParams(window.location.search);
       query.set("deal", String(args.id));
       window.location.search = query.toString(); // the CRM's own page of that deal
+    } else if (payload.command === "show_snackbar" && typeof args.message === "string") {
+      port.postMessage({ data: {} });
+      showSnackbar(args.message);
     } else if (payload.command === "get_signed_token") {
       freshToken().then(function (token) { port.postMessage({ data: { token: token } }); },
         function (error) { port.postMessage({ error: error.message }); });

@@ -224,6 +224,53 @@
     row.envelope.addEventListener("click", function () { openLog(row); });
   });
 
+  // --- Announcing a message of the user's own click while its log is closed ------------------------
+  // Inside Pipedrive: its snackbar, plain text, at most 100 characters, at most one every 2 s (then a
+  // count of what came meanwhile). Elsewhere: the envelope, and the unread count in the page's title.
+
+  const baseTitle = document.title;
+  const SNACKBAR_GAP_MS = 2000;
+  let snackbarAt = 0;
+  let snackbarHeld = 0;
+  let snackbarTimer = null;
+
+  function showTitleCount() {
+    let unread = 0;
+    rows.forEach(function (row) { unread += row.state.unread || 0; });
+    const title = unread ? "(" + unread + ") " + baseTitle : baseTitle;
+    if (document.title !== title) document.title = title;
+  }
+
+  function snackbar(text) {
+    if (!sdk) return;
+    sdk.execute(window.AppExtensionsSDK.Command.SHOW_SNACKBAR, { message: text }).catch(function () {});
+    snackbarAt = Date.now();
+  }
+
+  const announced = new Set(); // message ids: the stream and a poll may both bring one
+  const loadedAt = Date.now();
+
+  function arrivedForMe(row, m) {
+    if (announced.has(m.id) || Date.parse(m.created_at) < loadedAt - 5000) return; // not news to this page
+    announced.add(m.id);
+    if (embed !== "pipedrive" || !sdk || (dialog.open && log.row === row)) return;
+    const wait = snackbarAt + SNACKBAR_GAP_MS - Date.now();
+    if (wait <= 0 && !snackbarHeld) {
+      let text = row.label + ": " + plainText(m.content);
+      if (text.length > 100) text = text.slice(0, 99) + "…";
+      snackbar(text);
+      return;
+    }
+    snackbarHeld += 1;
+    if (snackbarTimer) return;
+    snackbarTimer = window.setTimeout(function () {
+      snackbarTimer = null;
+      const held = snackbarHeld;
+      snackbarHeld = 0;
+      snackbar(held === 1 ? "1 new message" : held + " new messages");
+    }, Math.max(wait, 0));
+  }
+
   function applyState(row, state) {
     row.state = state;
     const env = row.envelope;
@@ -238,6 +285,7 @@
     env.setAttribute("aria-label", label);
     env.title = state.unread ? state.unread + " unread message" + (state.unread === 1 ? "" : "s") : "Message log";
     row.node.dataset.disabled = String(state.disabled);
+    showTitleCount();
     if (state.disabled) {
       row.press.setAttribute("aria-disabled", "true");
       row.press.title = state.disabled_reason || "This button is disabled.";
@@ -397,6 +445,7 @@
         ev.delivery = data.delivery;
         const fresh = (data.messages || []).filter(function (m) { return !ev.seen.has(m.id); });
         fresh.forEach(function (m) { ev.seen.add(m.id); });
+        fresh.slice().reverse().forEach(function (m) { arrivedForMe(ev.row, m); }); // oldest first
         if (data.messages && data.messages.length) {
           showStatus(ev.row, data.messages[0]);
         } else if (data.delivery === "pending") {
@@ -757,6 +806,19 @@
     });
   }
 
+  function showArrived(m) {
+    // A message the stream brought with it: on screen at once, no request (the API stays the source of
+    // truth: the panel's state and the next page still come from it).
+    if (log.items.has(m.id)) return;
+    const li = messageItem(m);
+    li.classList.add("is-new");
+    log.items.set(m.id, li);
+    placeMessage(m, li);
+    log.announcer.textContent = "New " + (TYPE_NAMES[m.message_type] || "").toLowerCase() + " message: " +
+      plainText(m.content);
+    updateLogChrome();
+  }
+
   async function loadNewest() {
     // New messages go on top; the newest page is enough (a burst of more than a page is rare and the
     // rest stays reachable by scrolling).
@@ -935,22 +997,44 @@
       return;
     }
     if (data.read) { refreshPanel(); return; }
+    const m = data.message;
+    if (row && m) {
+      if (log.row === row && dialog.open) showArrived(m);
+      if (data.mine) {
+        arrivedForMe(row, m);
+        followed.forEach(function (ev) {
+          if (ev.row !== row || !m.event_id || m.event_id !== ev.id) return;
+          showStatus(row, m); // the click's newest word, beside its button, without a request
+          if (m.redirect_url) openRedirect(ev, m.redirect_url);
+        });
+      }
+    }
     refreshPanel();
-    if (row && log.row === row) loadNewest();
+    if (row && log.row === row && !m) loadNewest();
     if (data.mine) {
       followed.forEach(function (ev) { if (!row || ev.row === row) pollEvent(ev); });
     }
   }
 
-  function onReady() {
-    const catchUp = !streaming;
+  function onReady(resumed) {
+    const catchUp = !streaming || resumed;
     streaming = true;
     setLive("stream");
-    if (catchUp) tick(); // whatever happened while the stream was down
+    if (!catchUp) return;
+    // Whatever happened while the stream was down (or, resumed, while the server's Redis was away).
+    refreshPanel();
+    if (log.row) loadNewest();
+    followed.forEach(function (ev) { pollEvent(ev); });
+    schedule();
   }
 
   function onStreamEvent(type, text) {
-    if (type === "ready") { onReady(); return; }
+    if (type === "ready") {
+      let data = {};
+      try { data = JSON.parse(text) || {}; } catch (error) { data = {}; }
+      onReady(data.resumed === true);
+      return;
+    }
     if (type === "unavailable") { // Redis is down: poll, and try the stream again later
       if (source) source.close();
       fallBack();

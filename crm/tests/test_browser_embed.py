@@ -322,3 +322,46 @@ def test_a_refused_pipedrive_panel_still_initializes_so_pipedrive_shows_its_sent
     assert frame.get_by_role("button", name="Create invoice", exact=True).count() == 0
     init = wait_until(lambda: received(page, "command", "initialize"))
     assert 100 <= init[0]["args"]["size"]["height"] <= 750
+
+
+def test_inside_pipedrive_a_message_of_ones_own_click_is_a_snackbar(
+    crm: Member, host: Host, automation: Automation, context: Any, app_url: str
+) -> None:
+    host.company = crm.company
+    page = context.new_page()
+    page.goto(f"http://localhost:{HOST_PORT}/pipedrive")
+    frame = page.frame_locator("#crm-panel")
+    frame.get_by_role("button", name="Create invoice", exact=True).click()
+    # The webhook's answer, with the log closed: Pipedrive's snackbar says it, as plain text.
+    first = wait_until(lambda: received(page, "command", "show_snackbar"))
+    assert first[0]["args"] == {"message": "Create invoice: Invoice drafted"}
+    # A burst: at most one snackbar every 2 s, then the count of what came meanwhile.
+    event_id = automation.payloads[0]["event_id"]
+    for text in ("Step 1", "Step 2", "Step <b>3</b> " + "x" * 120):
+        post_message(app_url, event_id, text)
+    shown = wait_until(lambda: len(received(page, "command", "show_snackbar")) >= 2 and
+                       received(page, "command", "show_snackbar"))
+    assert shown[1]["args"] == {"message": "3 new messages"}
+    # Someone else's message is not announced, and an open log announces nothing either.
+    frame.locator('[data-role="envelope"]').click()
+    post_message(app_url, event_id, "Read it here")
+    frame.locator(".log-list", has_text="Read it here").wait_for()
+    page.wait_for_timeout(2500)
+    assert len(received(page, "command", "show_snackbar")) == 2
+
+
+def test_a_long_message_makes_a_snackbar_of_at_most_100_characters(
+    crm: Member, host: Host, automation: Automation, context: Any, app_url: str
+) -> None:
+    host.company = crm.company
+    page = context.new_page()
+    page.goto(f"http://localhost:{HOST_PORT}/pipedrive")
+    frame = page.frame_locator("#crm-panel")
+    frame.get_by_role("button", name="Create invoice", exact=True).click()
+    wait_until(lambda: received(page, "command", "show_snackbar"))
+    page.wait_for_timeout(2100)
+    post_message(app_url, automation.payloads[0]["event_id"], "Sent to <b>accounting</b>: " + "y" * 150)
+    shown = wait_until(lambda: len(received(page, "command", "show_snackbar")) >= 2 and
+                       received(page, "command", "show_snackbar"))
+    text = shown[1]["args"]["message"]
+    assert len(text) == 100 and text.startswith("Create invoice: Sent to accounting: yyy") and text.endswith("…")

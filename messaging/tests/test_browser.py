@@ -506,3 +506,26 @@ def test_messages_stay_with_the_click_they_answer(
     assert groups.nth(1).locator(".msg-content").all_inner_texts() == ["A done", "A answered"]
     assert groups.nth(0).locator(".click-head time").count() == 1
     page.close()
+
+
+def test_the_pages_title_counts_the_readers_unread_messages(
+    app_url: str, browser: Any, automation: Automation, admin_member: Member, teammate: Member,
+    make_button: Callable[..., Button],
+) -> None:
+    button = make_button(label="Create invoice", url=f"{automation.base}/hook", messages_public=True)
+    automation.steps = [{"wait": True}, {"message": "Invoice sent", "message_type": "success"}]
+    page = browser.new_page()
+    log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/42/")
+    title = page.title()
+    assert not title.startswith("(")
+    # Someone else's public message: in the log, but nothing to announce to alice.
+    message(button, teammate, "42", content="Bob's own answer")
+    page.wait_for_timeout(2500)
+    assert page.title() == title
+    press(page, "Create invoice").click()  # her own click: its answer, then a message, while the log is closed
+    page.wait_for_function("(t) => document.title === '(1) ' + t", arg=title)
+    automation.go_on.set()
+    page.wait_for_function("(t) => document.title === '(2) ' + t", arg=title)
+    envelope(page, "Create invoice").click()  # read: the count goes
+    page.wait_for_function("(t) => document.title === t", arg=title, timeout=15000)
+    page.close()

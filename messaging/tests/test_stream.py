@@ -50,6 +50,11 @@ def test_only_what_the_user_may_see_is_forwarded() -> None:
     # A clear concerns everyone who sees the button, and says nothing about anyone's messages.
     assert forwardable({"cleared": True, "button": "1"}, 7, private) == {"button": "b-private", "cleared": True}
     assert forwardable({"cleared": True, "button": "9"}, 7, None) is None
+    # The message rides along, as the log API would show it to this reader.
+    shown = {"id": "x", "event_id": "e-1", "content": "Hi", "read": False}
+    assert forwardable({**mine, "message": shown}, 7, private)["message"] == shown
+    assert forwardable({**theirs, "message": shown}, 7, public)["message"] == {**shown, "event_id": None, "read": True}
+    assert forwardable({**theirs, "message": shown}, 7, private) is None
 
 
 def test_anonymous_and_unknown(admin_member: Member) -> None:
@@ -189,6 +194,14 @@ def test_messages_stream_to_those_who_may_see_them(
                                                              (str(private.identifier), True)]
     assert [(d["button"], d["mine"]) for _, d in alice[1:]] == [(str(private.identifier), True),
                                                                (str(public.identifier), True)]
+    # Each event carries the message as the log API shows it to that reader: alice's public message
+    # reaches bob read, and without its event_id (the clicker's credential).
+    by_bob = bob[1][1]["message"]
+    assert by_bob["content"] == stored[2].content and by_bob["event_id"] is None and by_bob["read"] is True
+    by_alice = alice[2][1]["message"]
+    assert by_alice["event_id"] == str(stored[2].event_id) and by_alice["read"] is False
+    assert bob[2][1]["message"]["event_id"] == str(stored[3].event_id)  # bob's own
+    assert all(str(stored[1].event_id) not in json.dumps(d) for _, d in bob)
 
 
 @pytest.mark.django_db(transaction=True)  # the directory reads in a thread of its own
