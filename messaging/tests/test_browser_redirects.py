@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 from django.test import override_settings
 
 from accounts.models import Company
@@ -108,6 +109,7 @@ class Automation:
 def _orm_beside_playwright() -> Iterator[None]:
     with orm_beside_playwright():
         yield
+    connections.close_all()  # hand every pooled connection back, or the test database cannot be dropped
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +119,7 @@ def app_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
            "PIPEDRIVE_JWT_SECRET": PIPEDRIVE_SECRET, "EMBED_FRAME_ANCESTORS": f"http://localhost:{PORT}"}
     with app_on_test_database(django_db_blocker, env, port=PORT) as base:
         yield base
+
 
 
 @pytest.fixture
