@@ -26,6 +26,7 @@ import resource
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -65,6 +66,10 @@ def redis_connections(pid: int, redis_port: int, redis_url: str) -> list[str]:
     return sorted(c.get("name") or c.get("cmd", "?") for c in clients if int(c["addr"].rsplit(":", 1)[1]) in ports)
 
 
+def named(connections: list[str]) -> str:
+    return f"{len(connections)} ({', '.join(f'{n} {name}' for name, n in sorted(Counter(connections).items()))})"
+
+
 def percentiles(values: list[float]) -> str:
     if not values:
         return "no samples"
@@ -102,12 +107,17 @@ async def measure(stack: harness.Stack, company: harness.Company, record: str, p
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not (
             len(bare) > bare_before and all(len(page.logs()) > seen for page, seen in zip(pages, before, strict=True))
-        ):
+        ):  # (a page the message never reaches holds this loop 10 s and shows as missing samples)
             await asyncio.sleep(0.01)
         for page, seen in zip(pages, before, strict=True):
-            delays += [(at - sent) * 1000 for at, data in page.logs()[seen:]
-                       if data.get("message", {}).get("content") == text]
-        floor += [(at - sent) * 1000 for at, data in bare[bare_before:] if data.get("content") == text]
+            # The post's own event: the one carrying its text (an older server's events carried only the
+            # message's id: then the first new message event, as the posts go one at a time).
+            fresh = [(at, data) for at, data in page.logs()[seen:] if "message_id" in data]
+            ours = [at for at, data in fresh if data.get("message", {}).get("content") == text] or \
+                [at for at, data in fresh if "message" not in data][:1]
+            delays += [(at - sent) * 1000 for at in ours]
+        floor += [(at - sent) * 1000 for at, data in bare[bare_before:] if data.get("content") == text] or \
+            [(at - sent) * 1000 for at, _ in bare[bare_before:bare_before + 1]]
         await asyncio.sleep(0.2)
     return delays, floor, failed
 
@@ -136,7 +146,7 @@ async def run(args: argparse.Namespace, stack: harness.Stack, company: harness.C
     await asyncio.sleep(2)
     base_kb = harness.rss_kb(pid)
     print(f"No stream open (baseline): web process {base_kb / 1024:.1f} MB resident, Redis connections: "
-          f"{redis_connections(pid, redis.port, redis.url)}")
+          f"{named(redis_connections(pid, redis.port, redis.url))}")
     bare: list[tuple[float, dict]] = []
     channels = [f"oneclick:log:{company_pk}:deal:{HOT}", f"oneclick:log:{company_pk}:deal:{LONE}"]
     bare_task = asyncio.create_task(bare_subscriber(redis.url, channels, bare))
@@ -163,7 +173,7 @@ async def run(args: argparse.Namespace, stack: harness.Stack, company: harness.C
             kb = harness.rss_kb(pid)
             connections = redis_connections(pid, redis.port, redis.url)
             print(f"\n{level} streams open on one web process (opened in {opened:.1f} s, {refused} refused):")
-            print(f"  Redis connections from the web process: {len(connections)} {connections} (goal: at most 3)")
+            print(f"  Redis connections from the web process: {named(connections)} (goal: at most 3)")
             print(f"  web process {kb / 1024:.1f} MB resident: +{(kb - base_kb) / level:.1f} KB per open stream"
                   f" (goal: at most 40 KB)")
             for record, label in ((HOT, "100 open pages"), (LONE, "1 open page")):
@@ -172,7 +182,7 @@ async def run(args: argparse.Namespace, stack: harness.Stack, company: harness.C
                       f"{f'; {failed} posts failed' if failed else ''}")
                 print(f"    baseline, post -> a bare Redis subscriber:      {percentiles(floor)}")
             after = redis_connections(pid, redis.port, redis.url)
-            print(f"  Redis connections after the posts and their clicks: {len(after)} {after}")
+            print(f"  Redis connections after the posts and their clicks: {named(after)}")
     finally:
         bare_task.cancel()
         await asyncio.gather(bare_task, return_exceptions=True)

@@ -136,7 +136,9 @@ class WireListener:
             seen = 0
             while True:
                 for at, event, data in stream.events[seen:]:
-                    if event == "log":  # stamped on arrival (monotonic): shift it to the epoch clock
+                    # A new message's event (not a read-state change), stamped on arrival (monotonic): shifted
+                    # to the epoch clock.
+                    if event == "log" and "message_id" in data:
                         self.arrived[data["message_id"]] = (at - time.monotonic()) * 1000 + time.time() * 1000
                 seen = len(stream.events)
                 await asyncio.sleep(0.002)
@@ -173,8 +175,12 @@ def run_mode(browser: object, base: str, automation: Automation, mode: str, samp
             time.sleep(0.01)
         latencies.append(seen - offset - sent)
         trips.append(trip)
-        if wire is not None and message_id in wire.arrived:
-            on_wire.append(wire.arrived[message_id] - sent)
+        if wire is not None:
+            deadline = time.monotonic() + 2
+            while message_id not in wire.arrived and time.monotonic() < deadline:
+                time.sleep(0.005)
+            if message_id in wire.arrived:
+                on_wire.append(wire.arrived[message_id] - sent)
         # Spacing: short for the stream; for polling spread over a whole 3 s cycle, so that arrivals do
         # not line up with the page's timer (which would report the worst case every time).
         time.sleep(random.uniform(0.15, 0.4) if mode == "stream" else random.uniform(0.15, 3.15))
