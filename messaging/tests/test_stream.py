@@ -176,11 +176,15 @@ def test_messages_stream_to_those_who_may_see_them(
 
     async def scenario() -> tuple[list, list]:
         subscribed = asyncio.Event(), asyncio.Event()
-        bob = asyncio.create_task(events_for(teammate, 3, ready=subscribed[0]))
-        alice = asyncio.create_task(events_for(admin_member, 3, ready=subscribed[1]))
+        bob = asyncio.create_task(events_for(teammate, 4, ready=subscribed[0]))
+        alice = asyncio.create_task(events_for(admin_member, 5, ready=subscribed[1]))
         await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in subscribed)), 30)
         for made in stored:
             await asyncio.to_thread(live.publish_message, made)
+        # Alice reads her messages (only her own pages hear of it), then an admin clears the private
+        # button (everyone who sees the button hears of it, nobody learns of anyone's messages).
+        await asyncio.to_thread(live.publish_read, private, admin_member.user_id, "deal", "21389")
+        await asyncio.to_thread(live.publish_cleared, private)
         try:
             return await bob, await alice
         finally:
@@ -189,10 +193,13 @@ def test_messages_stream_to_those_who_may_see_them(
             await sync_to_async(connections.close_all)()
 
     bob, alice = asyncio.run(scenario())
-    assert [event for event, _ in bob] == ["ready", "log", "log"]
-    assert [(d["button"], d["mine"]) for _, d in bob[1:]] == [(str(public.identifier), False),
+    assert [event for event, _ in bob] == ["ready", "log", "log", "log"]
+    assert bob[3][1] == {"button": str(private.identifier), "cleared": True}  # not alice's read
+    assert alice[3][1] == {"button": str(private.identifier), "read": True}
+    assert alice[4][1] == {"button": str(private.identifier), "cleared": True}
+    assert [(d["button"], d["mine"]) for _, d in bob[1:3]] == [(str(public.identifier), False),
                                                              (str(private.identifier), True)]
-    assert [(d["button"], d["mine"]) for _, d in alice[1:]] == [(str(private.identifier), True),
+    assert [(d["button"], d["mine"]) for _, d in alice[1:3]] == [(str(private.identifier), True),
                                                                (str(public.identifier), True)]
     # Each event carries the message as the log API shows it to that reader: alice's public message
     # reaches bob read, and without its event_id (the clicker's credential).
