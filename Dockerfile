@@ -14,7 +14,7 @@ COPY . .
 COPY --from=sdk /app/node_modules ./node_modules
 # Static files are collected at build time; whitenoise serves them compressed and cached. (The settings
 # refuse to load without service URLs; collectstatic touches neither service.)
-RUN DJANGO_SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/build.sqlite3 CELERY_BROKER_URL=redis://build:6379/0 \
+RUN DJANGO_SECRET_KEY=collectstatic-only ENCRYPTION_KEYS=Y29sbGVjdHN0YXRpYy1vbmx5LW5vdC1hLWtleS0xMjM= DATABASE_URL=sqlite:////tmp/build.sqlite3 CELERY_BROKER_URL=redis://build:6379/0 \
     python manage.py collectstatic --noinput -v 0 \
     && useradd --system --uid 1000 oneclick && mkdir -p /app/var && chown oneclick /app/var
 USER oneclick

@@ -16,6 +16,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from core.crypto import KEYS_SENTENCE, parse_keys
 from core.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -53,6 +54,26 @@ else:
             "DJANGO_SECRET_KEY is not set. Set it to a long random string, or run the embedded "
             "local mode with ONECLICK_LOCAL=true (./run does this)."
         )
+
+# Secrets at rest (confidential webhook headers, a company's CRM tokens) are encrypted with these Fernet
+# keys (core.crypto): the first encrypts, every one decrypts, so a key can be rotated. Required outside
+# the local mode, which makes one in var/ on its first start.
+if LOCAL_MODE and not env.str("ENCRYPTION_KEYS", default=""):
+    _key_file = VAR_DIR / "encryption.key"
+    if not _key_file.exists():
+        from cryptography.fernet import Fernet
+
+        _key_file.parent.mkdir(parents=True, exist_ok=True)
+        _key_file.write_text(Fernet.generate_key().decode() + "\n")
+        _key_file.chmod(0o600)
+    ENCRYPTION_KEYS: list[str] = parse_keys(_key_file.read_text())
+else:
+    _keys = env.str("ENCRYPTION_KEYS", default="")
+    if not _keys.strip():
+        raise ImproperlyConfigured(
+            "ENCRYPTION_KEYS is not set. " + KEYS_SENTENCE + " Or run the embedded local mode with "
+            "ONECLICK_LOCAL=true (./run does this).")
+    ENCRYPTION_KEYS = parse_keys(_keys)
 
 ALLOWED_HOSTS: list[str] = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if LOCAL_MODE or DEBUG else []

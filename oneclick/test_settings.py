@@ -4,6 +4,8 @@
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-for-production-use")
+# A fixed Fernet key, for tests only (secrets at rest: core.crypto).
+os.environ.setdefault("ENCRYPTION_KEYS", "dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS0wMTIzNDU=")
 # Receivers in tests listen on 127.0.0.1; the SSRF tests turn the guard back on explicitly.
 os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
 os.environ.setdefault("DJANGO_DEBUG", "false")

@@ -47,6 +47,7 @@ def app_server(database_url: str, *, broker_url: str | None = None, settings: st
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_COOKIES": "false",
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "browser-tests-only-secret-key-1234567890"),
+        "ENCRYPTION_KEYS": os.environ.get("ENCRYPTION_KEYS", "dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS0wMTIzNDU="),
         "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
         "LOG_LEVEL": "WARNING",
         **(extra_env or {}),

@@ -328,6 +328,7 @@ class Stack:
             **{k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "DJANGO_", "DATABASE_"))},
             "DJANGO_SETTINGS_MODULE": "oneclick.settings",
             "DJANGO_SECRET_KEY": "fault-tests-only-secret-key-0123456789abcdef",
+            "ENCRYPTION_KEYS": "dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS0wMTIzNDU=",  # tests only
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": broker_url,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -81,3 +83,26 @@ def test_the_local_modes_404_is_the_products_own_page(tmp_path: Path) -> None:
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["404", "True", "False"]
+
+
+def test_production_refuses_to_start_without_encryption_keys() -> None:
+    result = run_check(DJANGO_SECRET_KEY="x" * 50, ENCRYPTION_KEYS="")
+    assert result.returncode != 0 and "ENCRYPTION_KEYS is not set" in result.stderr
+    result = run_check(DJANGO_SECRET_KEY="x" * 50, ENCRYPTION_KEYS="not-a-fernet-key")
+    assert result.returncode != 0 and "ENCRYPTION_KEYS must hold one or more Fernet keys" in result.stderr
+
+
+def test_a_second_key_still_decrypts_what_the_first_one_did(settings: object) -> None:
+    from cryptography.fernet import Fernet
+
+    from core import crypto
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.ENCRYPTION_KEYS = [old]  # type: ignore[attr-defined]
+    stored = crypto.encrypt("api-token-123")
+    assert "api-token-123" not in stored
+    settings.ENCRYPTION_KEYS = [new, old]  # type: ignore[attr-defined]  # rotated: the new key first
+    assert crypto.decrypt(stored) == "api-token-123"
+    settings.ENCRYPTION_KEYS = [new]  # type: ignore[attr-defined]  # the old key dropped too early
+    with pytest.raises(crypto.DecryptionFailed):
+        crypto.decrypt(stored)
