@@ -8,7 +8,7 @@ Another company's object is simply not found (a 404), never "forbidden", so ids 
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, Permission
@@ -71,10 +71,30 @@ def installed_company(external_id: str) -> Company | None:
 ACCESS_SALT = "oneclick.embed-access"
 
 
-def issue_access(member: Member) -> tuple[str, int]:
-    """A bearer credential for the member's embedded panel, and how many seconds it lasts."""
-    token = signing.dumps({"u": member.user_id, "m": member.pk}, salt=ACCESS_SALT, compress=False)
+def issue_access(member: Member, record: tuple[str, str] | None = None,
+                 values: dict[str, Any] | None = None) -> tuple[str, int]:
+    """A bearer credential for the member's embedded panel, and how many seconds it lasts. A signed
+    embed's host may vouch for the record's values (its `record` claim): they ride in the credential,
+    signed, for the forms and clicks of that one record."""
+    claims: dict[str, Any] = {"u": member.user_id, "m": member.pk}
+    if record is not None and values is not None:
+        claims["r"], claims["v"] = f"{record[0]}:{record[1]}", values
+    token = signing.dumps(claims, salt=ACCESS_SALT, compress=True)
     return token, settings.EMBED_ACCESS_SECONDS
+
+
+def record_claims(token: object, resource: str, object_id: str) -> dict[str, Any] | None:
+    """The record values a bearer credential carries for this record (None: it carries none)."""
+    if not isinstance(token, str):
+        return None
+    try:
+        claims = signing.loads(token, salt=ACCESS_SALT, max_age=settings.EMBED_ACCESS_SECONDS)
+    except signing.BadSignature:
+        return None
+    if not isinstance(claims, dict) or claims.get("r") != f"{resource}:{object_id}":
+        return None
+    values = claims.get("v")
+    return values if isinstance(values, dict) else None
 
 
 def user_for_access(token: str) -> AbstractBaseUser | None:

@@ -34,7 +34,12 @@ TYPE_NAMES = {"boolean": "a checkbox", "date": "a date", "email": "an e-mail add
 
 
 class FieldError(ValueError):
-    """A definition or an input refused; str() is the sentence, naming the field."""
+    """A definition or an input refused; str() is the sentence, naming the field (`key`: an input's key,
+    so a form can show the sentence beside it)."""
+
+    def __init__(self, sentence: str, key: str | None = None) -> None:
+        super().__init__(sentence)
+        self.key = key
 
 
 # --- Definitions (the admin and /api/buttons/) ------------------------------------------------------
@@ -161,7 +166,13 @@ def clean_inputs(definitions: list[dict[str, Any]], raw: object) -> dict[str, An
             raise FieldError(f'Field "{str(key)[:50]}" is read from the CRM record; a click cannot send it.')
         if key not in inputs:
             raise FieldError(f'Unknown field "{str(key)[:50]}": this button has no such input.')
-    return {key: _clean_input(definition, raw.get(key)) for key, definition in inputs.items()}
+    cleaned: dict[str, Any] = {}
+    for key, definition in inputs.items():
+        try:
+            cleaned[key] = _clean_input(definition, raw.get(key))
+        except FieldError as exc:
+            raise FieldError(str(exc), key) from None
+    return cleaned
 
 
 def _empty(value: object) -> bool:

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Company
+from buttons.fields import FieldError, clean_definitions
 from core.destinations import check_destination
 from core.secrets import secret_key_bytes
 
@@ -81,6 +82,20 @@ class Button(models.Model):
         help_text="Optional Standard Webhooks secret (whsec_...). When set, every webhook carries "
         "webhook-id, webhook-timestamp and webhook-signature headers.",
     )
+    # Buttons that ask (buttons.fields): what the user is shown and asked before the click.
+    fields = models.JSONField(
+        "fields", default=list, blank=True,
+        help_text="Record fields (values of the CRM record, shown read-only) and one-time inputs the user fills "
+        "before the click, in this order; the webhook's fields object carries every one by its key.",
+    )
+    confirm = models.BooleanField(
+        "ask for confirmation", default=False,
+        help_text="The user confirms before the click is sent (for automations that cannot be undone).",
+    )
+    confirm_text = models.CharField(
+        "confirmation question", max_length=200, blank=True,
+        help_text='What the confirmation asks; empty: "Run <label>?"',
+    )
     messages_cleared_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -112,8 +127,25 @@ class Button(models.Model):
                 secret_key_bytes(self.signing_secret)
             except ValueError as exc:
                 errors["signing_secret"] = str(exc)
+        try:
+            self.fields = clean_definitions(self.fields)
+        except FieldError as exc:
+            errors["fields"] = str(exc)
+        if self.kind == "link" and (self.fields or self.confirm):
+            errors["fields" if self.fields else "confirm"] = (
+                "A link button opens its URL at once: it cannot ask for fields or a confirmation.")
+        if self.confirm_text and any(ord(ch) < 32 for ch in self.confirm_text):
+            errors["confirm_text"] = "The confirmation question must be one line of text."
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def asks(self) -> bool:
+        """Whether pressing it opens a form or a confirmation first."""
+        return bool(self.fields) or self.confirm
+
+    def confirmation(self) -> str:
+        return self.confirm_text.strip() or f"Run {self.label}?"
 
 
 class ClickEvent(models.Model):

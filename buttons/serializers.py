@@ -27,6 +27,9 @@ class ButtonSerializer(serializers.ModelSerializer):
             "disable_on_any_unread",
             "signing_secret",
             "has_signing_secret",
+            "fields",
+            "confirm",
+            "confirm_text",
         )
         read_only_fields = ("identifier",)
         extra_kwargs = {"signing_secret": {"write_only": True}}
@@ -45,4 +48,6 @@ class ButtonSerializer(serializers.ModelSerializer):
             candidate.clean()
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from None
+        if "fields" in attrs:
+            attrs["fields"] = candidate.fields  # as stored: keys made from labels, defaults filled in
         return attrs

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 
 from accounts.access import grant_company_admin_permissions, revoke_company_admin_permissions
 from accounts.actions import new_crm_member
 from accounts.models import Company, Member
 from core.logs import events
+from crm.models import PipedriveConnection
 
 
 @transaction.atomic
 def install_from_pipedrive(*, company_id: str, company_name: str, user_id: str, name: str = "", email: str = "",
-                           is_admin: bool = False, domain: str = "") -> Member:
+                           is_admin: bool = False, domain: str = "", api_base: str = "",
+                           tokens: dict[str, Any] | None = None) -> Member:
     """Pipedrive's OAuth callback: the company and the installing user, active again if they had
     uninstalled; company admin exactly when Pipedrive says the user is an admin there."""
     company, created = Company.objects.get_or_create(
@@ -24,6 +28,8 @@ def install_from_pipedrive(*, company_id: str, company_name: str, user_id: str, 
             setattr(company, field, fresh[field])
         if changed:
             company.save(update_fields=changed)
+    if tokens is not None and api_base:
+        _keep_tokens(company, user_id, api_base, tokens)
     member = Member.objects.select_related("user").select_for_update().filter(
         company=company, external_id=user_id).first()
     if member is None:
@@ -42,10 +48,22 @@ def install_from_pipedrive(*, company_id: str, company_name: str, user_id: str, 
     return member
 
 
+def _keep_tokens(company: Company, user_id: str, api_base: str, tokens: dict[str, Any]) -> None:
+    """The company's Pipedrive tokens, encrypted: the latest installation's replace any before."""
+    connection = PipedriveConnection.objects.filter(company=company).first() or PipedriveConnection(company=company)
+    connection.api_domain, connection.user_external_id = api_base, user_id
+    connection.keep(tokens)
+    connection.save()
+
+
 def uninstall_from_pipedrive(company_id: str, user_id: str) -> bool:
-    """Pipedrive's uninstall callback: that member is no longer active (no panel, no clicks). False when
-    there was no active member to uninstall."""
+    """Pipedrive's uninstall callback: that member is no longer active (no panel, no clicks), and the
+    company's tokens are deleted when they were that user's (or nobody is left). False when there was no
+    active member to uninstall."""
+    PipedriveConnection.objects.filter(company__external_id=company_id, user_external_id=user_id).delete()
     changed = Member.objects.filter(company__external_id=company_id, external_id=user_id, is_active=True).update(
         is_active=False)
+    if not Member.objects.filter(company__external_id=company_id, is_active=True).exists():
+        PipedriveConnection.objects.filter(company__external_id=company_id).delete()
     events.info("member_uninstalled", company=company_id, user=user_id, changed=bool(changed))
     return bool(changed)

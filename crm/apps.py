@@ -6,3 +6,11 @@ class CrmConfig(AppConfig):
 
     name = "crm"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from buttons import sources
+        from crm import records
+
+        # Where a record's values come from, first match wins: the page's own claims, then Pipedrive.
+        sources.register(records.embed_source)
+        sources.register(records.pipedrive_source)

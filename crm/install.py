@@ -66,10 +66,11 @@ def callback(request: HttpRequest) -> HttpResponse:
     if not code or len(code) > 2000:
         return _page(request, "Pipedrive sent no authorization code. Start the installation again.", 400)
     try:
-        me = pipedrive.current_user(pipedrive.exchange_code(code))
+        tokens = pipedrive.exchange_code(code)
+        me = pipedrive.current_user(tokens)
     except pipedrive.PipedriveError as exc:
         return _page(request, str(exc), exc.status)
-    member = actions.install_from_pipedrive(**me)
+    member = actions.install_from_pipedrive(**me, tokens=tokens)
     login(request, member.user, backend="django.contrib.auth.backends.ModelBackend")
     return render(request, "embed/installed.html", {
         "heading": "OneClick is installed", "installed": True, "member": member,

@@ -9,6 +9,7 @@ call and the live stream, and renews at /pipedrive/session/ or /embed/session/ b
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -48,13 +49,13 @@ def _refused(request: HttpRequest, origins: Iterable[str], sentence: str) -> Htt
 
 
 def _panel(request: HttpRequest, member: Member, record: Record, selected_ids: list[str], *, mode: str,
-           origins: Iterable[str], sdk_id: str = "") -> HttpResponse:
+           origins: Iterable[str], sdk_id: str = "", values: dict[str, Any] | None = None) -> HttpResponse:
     refusal = access.refusal_of(member)
     if refusal is not None:
         uninstalled = refusal == access.UNINSTALLED
         heading = "OneClick is not installed for you" if uninstalled else "OneClick is not available to you"
         return _note(request, origins, heading, refusal, status=403, install=mode == "pipedrive" and uninstalled)
-    token, expires_in = access.issue_access(member)
+    token, expires_in = access.issue_access(member, (record.resource, record.object_id), values)
     response = render(request, "embed/panel.html", {
         "member": member,
         "resource": record.resource,
@@ -120,7 +121,7 @@ def embed_panel(request: HttpRequest) -> HttpResponse:
     except tokens.Refused as exc:
         return _refused(request, tokens.framing_origins(token), str(exc))
     return _panel(request, _embed_member(grant), grant.record, grant.selected_ids, mode="signed",
-                  origins=grant.company.allowed_origins())
+                  origins=grant.company.allowed_origins(), values=grant.values)
 
 
 class _TokenSerializer(serializers.Serializer):
@@ -145,6 +146,8 @@ class _SessionView(APIView):
     authentication_classes: list = []  # the token in the body is the credential; no cookie, no CSRF
     permission_classes = [AllowAny]
 
+    record_claims: tuple[tuple[str, str] | None, dict[str, Any] | None] = (None, None)
+
     def member(self, token: str) -> Member | None:
         raise NotImplementedError
 
@@ -161,7 +164,7 @@ class _SessionView(APIView):
         refusal = access.refusal_of(member)
         if refusal is not None:
             return Response({"detail": refusal}, status=401)
-        token, expires_in = access.issue_access(member)
+        token, expires_in = access.issue_access(member, *self.record_claims)
         return Response({"access": token, "expires_in": expires_in}, headers={"Cache-Control": "no-store"})
 
 
@@ -180,4 +183,6 @@ class EmbedSessionView(_SessionView):
     """POST /embed/session/ with a fresh token from the host (the panel asks it by postMessage)."""
 
     def member(self, token: str) -> Member | None:
-        return _embed_member(tokens.embed_grant(token))
+        grant = tokens.embed_grant(token)
+        self.record_claims = ((grant.record.resource, grant.record.object_id), grant.values)
+        return _embed_member(grant)

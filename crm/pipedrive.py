@@ -1,7 +1,7 @@
 """Talking to Pipedrive's OAuth server for the install: the authorize URL, the code exchange, the user.
 
-The install keeps no Pipedrive token: no feature calls Pipedrive's API after it, so the access and
-refresh tokens are used once (to read who installed) and dropped.
+The install keeps the company's access and refresh tokens, encrypted (crm.models.PipedriveConnection),
+so the server can read a record's fields later (crm.records refreshes them).
 """
 
 from __future__ import annotations
@@ -105,5 +105,5 @@ def current_user(token_answer: dict[str, Any]) -> dict[str, Any]:
         return value.strip() if isinstance(value, str) else ""
 
     return {"company_id": company_id, "company_name": text("company_name")[:200], "user_id": user_id,
-            "domain": urlsplit(base).hostname or "",
+            "domain": urlsplit(base).hostname or "", "api_base": base,
             "name": text("name"), "email": text("email"), "is_admin": data.get("is_admin") in (True, 1, "1", "true")}

@@ -11,6 +11,7 @@ Nothing here writes: the views (crm.panels) hand the verified identity to accoun
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +58,7 @@ class EmbedGrant:
     user: CrmUser
     record: Record
     selected_ids: list[str]
+    values: dict[str, Any] | None = None  # the host's own values of the record (its `record` claim)
 
 
 def _external_id(claims: dict[str, Any], *names: str) -> str:
@@ -130,7 +132,24 @@ def embed_grant(token: object) -> EmbedGrant:
     user = CrmUser(company_id, _external_id(claims, "userId", "user_id"),
                    name.strip()[:150] if isinstance(name, str) and name.isprintable() else "")
     record, selected = embed_record(claims.get("resource"), claims.get("view"), claims.get("selectedIds"))
-    return EmbedGrant(company, user, record, selected)
+    return EmbedGrant(company, user, record, selected, record_values(claims.get("record")))
+
+
+MAX_RECORD_KEYS, MAX_RECORD_BYTES = 100, 8192
+
+
+def record_values(value: object) -> dict[str, Any] | None:
+    """The `record` claim: the host's field values of the record, by the CRM's keys (None if absent)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or len(value) > MAX_RECORD_KEYS:
+        raise Refused(f"This panel's token is not valid: record must be an object of at most {MAX_RECORD_KEYS} "
+                      "field values.")
+    if any(not isinstance(key, str) or not 0 < len(key) <= 100 for key in value):
+        raise Refused("This panel's token is not valid: record's keys must be field keys of 1 to 100 characters.")
+    if len(json.dumps(value)) > MAX_RECORD_BYTES:
+        raise Refused(f"This panel's token is not valid: record is over {MAX_RECORD_BYTES // 1024} KB.")
+    return value
 
 
 def framing_origins(token: object) -> list[str]:

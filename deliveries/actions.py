@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,9 +15,11 @@ from kombu.exceptions import OperationalError
 
 from accounts.access import member_for
 from accounts.models import Member
+from buttons import fields
 from buttons.models import LIST_OBJECT_ID, TEST_OBJECT_ID, Button, ClickEvent, window_end
 from buttons.reads import get_button
 from buttons.records import MAX_OBJECT_ID_LENGTH, is_object_id
+from buttons.sources import RecordContext, RecordUnavailable, record_values
 from core.logs import events
 from deliveries import tasks
 from messaging import reads
@@ -29,9 +31,10 @@ MAX_FIELDS_BYTES = 16 * 1024
 class ClickRefused(Exception):
     """A click that is not accepted; `status` is the HTTP status the sentence goes back with."""
 
-    def __init__(self, sentence: str, status: int) -> None:
+    def __init__(self, sentence: str, status: int, field: str | None = None) -> None:
         super().__init__(sentence)
         self.status = status
+        self.field = field  # the input the sentence is about, for the form to show it beside
 
 
 # --- Pressing a button ----------------------------------------------------------------------------
@@ -43,6 +46,8 @@ class ClickRequest:
     view: str
     selected_ids: list[str]
     fields: dict[str, Any] | None
+    # A signed embed's values of the record (accounts.access.record_claims), or None.
+    claims: dict[str, Any] | None = None
 
 
 def parse_selected_ids(value: object) -> list[str]:
@@ -80,6 +85,49 @@ def _object_id(button: Button, click: ClickRequest) -> str:
     return click.selected_ids[0]
 
 
+def asked_fields(button: Button, member: Member, click: ClickRequest, object_id: str) -> dict[str, Any] | None:
+    """The webhook's `fields`: for a button with definitions, every key (inputs checked, record values
+    read from the CRM by the server); otherwise the click's own object, as before."""
+    definitions = button.fields or []
+    if not definitions:
+        return click.fields
+    try:
+        inputs = fields.clean_inputs(definitions, click.fields)
+    except fields.FieldError as exc:
+        raise ClickRefused(str(exc), 400, exc.key) from None
+    record: dict[str, Any] = {}
+    if fields.needs_record(definitions) and object_id != LIST_OBJECT_ID:
+        try:
+            record = record_values(RecordContext(member, click.resource, object_id, click.claims))
+        except RecordUnavailable as exc:
+            raise ClickRefused(str(exc), 503) from None
+    return fields.webhook_fields(definitions, inputs, record)
+
+
+def button_form(user: AbstractBaseUser, identifier: object, resource: str, object_id: str,
+                claims: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What pressing the button asks first (GET /api/buttons/<identifier>/form): its fields, record values
+    read now from the CRM (null where the record has none), inputs empty, and its confirmation."""
+    member = member_for(user)
+    button = get_button(user, identifier)
+    if button.kind == "link":
+        raise ClickRefused("A link button opens its URL at once: it asks nothing.", 400)
+    if resource != button.resource:
+        raise ClickRefused(f"This button is for {button.resource} records, not {resource}.", 400)
+    definitions = button.fields or []
+    record: dict[str, Any] = {}
+    if fields.needs_record(definitions) and object_id != LIST_OBJECT_ID:
+        try:
+            record = record_values(RecordContext(member, resource, object_id, claims))
+        except RecordUnavailable as exc:
+            raise ClickRefused(str(exc), 503) from None
+    shown = [{"key": d["key"], "label": d["label"], "kind": d["kind"], "type": d["type"], "required": d["required"],
+              "options": d["options"], "value": record.get(d["source"]) if d["kind"] == "record" else None}
+             for d in definitions]
+    return {"fields": shown, "confirm": button.confirm,
+            "confirm_text": button.confirmation() if button.confirm else None}
+
+
 def _webhook_payload(button: Button, member: Member, click: ClickRequest, event_id: uuid.UUID) -> dict:
     payload: dict[str, Any] = {
         "identifier": str(button.identifier),
@@ -111,6 +159,7 @@ def press_button(user: AbstractBaseUser, identifier: object, click: ClickRequest
     reason = reads.unread_blocking_reason(button, user.pk, click.resource, object_id)
     if reason:
         raise ClickRefused(reason, 409)
+    click = replace(click, fields=asked_fields(button, member, click, object_id))
     return _record_click(button, member, click, object_id)
 
 
@@ -128,7 +177,9 @@ def send_test_click(user: AbstractBaseUser, identifier: object) -> ClickEvent:
     button = get_button(user, identifier)
     if button.kind == "link":
         raise ClickRefused("A link button sends no webhook, so there is nothing to test.", 400)
-    click = ClickRequest(button.resource, button.view, SAMPLE_SELECTED_IDS[button.view], None)
+    # A sample of every field's shape, so the automation's platform learns them all.
+    samples = fields.sample_fields(button.fields) if button.fields else None
+    click = ClickRequest(button.resource, button.view, SAMPLE_SELECTED_IDS[button.view], samples)
     return _record_click(button, member, click, TEST_OBJECT_ID, is_test=True)
 
 

@@ -7,7 +7,9 @@ import json
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from buttons.fields import KINDS, TYPES
 from buttons.models import RESOURCES, VIEWS
+from buttons.records import MAX_OBJECT_ID_LENGTH, OBJECT_ID_RULE, is_object_id
 from deliveries.actions import ClickRefused, ClickRequest, parse_selected_ids
 
 
@@ -55,3 +57,32 @@ class ClickSerializer(serializers.Serializer):
 class ClickAcceptedSerializer(serializers.Serializer):
     event_id = serializers.UUIDField()
     window_ends_at = serializers.DateTimeField()
+
+
+class FormQuerySerializer(serializers.Serializer):
+    resource = serializers.ChoiceField(choices=RESOURCES)
+    object_id = serializers.CharField(max_length=MAX_OBJECT_ID_LENGTH, help_text="The record's id, or 'list'.")
+
+    def validate_object_id(self, value: str) -> str:
+        if not is_object_id(value):
+            raise serializers.ValidationError(OBJECT_ID_RULE)
+        return value
+
+
+class FormFieldSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    kind = serializers.ChoiceField(choices=KINDS)
+    type = serializers.ChoiceField(choices=TYPES, allow_null=True)
+    required = serializers.BooleanField()
+    options = serializers.ListField(child=serializers.CharField())
+    value = serializers.JSONField(allow_null=True, help_text="A record field's value from the CRM; null for inputs.")
+
+
+class FormSerializer(serializers.Serializer):
+    confirm = serializers.BooleanField()
+    confirm_text = serializers.CharField(allow_null=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # "fields" is the contract's key, and the name of a serializer's own property: added here.
+        return {"fields": FormFieldSerializer(many=True), **super().get_fields()}

@@ -64,6 +64,7 @@ urlpatterns = [
     path("api/auth/token/", accounts_views.TokenView.as_view(), name="api-token"),
     re_path(r"^api/trigger-message/?$", messaging_api.TriggerMessageView.as_view(), name="trigger-message"),
     path("api/buttons/<uuid:identifier>/click", delivery_views.ClickView.as_view(), name="button-click"),
+    path("api/buttons/<uuid:identifier>/form", delivery_views.FormView.as_view(), name="button-form"),
     path("api/events/<str:event_id>/", messaging_api.EventView.as_view(), name="event-detail"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI's page carries a small inline <style>; scripts stay external (the split view).

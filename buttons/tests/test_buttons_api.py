@@ -88,12 +88,14 @@ def test_a_link_button_cannot_be_locked_by_unread_messages(admin_member: Member)
 @pytest.mark.django_db(transaction=True)
 def test_link_buttons_saved_with_messaging_options_are_corrected(admin_member: Member) -> None:
     executor = MigrationExecutor(connection)
-    executor.migrate([("buttons", "0009_remove_company_member")])
+    state = executor.migrate([("buttons", "0009_remove_company_member")])
     try:
-        # As the admin's form let it through before: a link button with a lock option on.
-        Button.objects.bulk_create([Button(company=admin_member.company, label="Docs", kind="link",
-                                           url="https://docs.example/", resource="deal", messages_public=True,
-                                           disable_on_unread_error=True, disable_on_any_unread=True)])
+        # As the admin's form let it through before: a link button with a lock option on (the model as it
+        # was then: later migrations add columns).
+        old = state.apps.get_model("buttons", "Button")
+        old.objects.bulk_create([old(company_id=admin_member.company_id, label="Docs", kind="link",
+                                     url="https://docs.example/", resource="deal", messages_public=True,
+                                     disable_on_unread_error=True, disable_on_any_unread=True)])
     finally:
         MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
     link = Button.objects.get(label="Docs")

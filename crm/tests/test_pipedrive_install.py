@@ -324,17 +324,36 @@ def test_pipedrive_down_is_a_page_with_a_sentence(pipedrive_app: FakePipedrive, 
     assert not Company.objects.exists()
 
 
-def test_no_pipedrive_token_is_kept(pipedrive_app: FakePipedrive) -> None:
+def test_the_companys_tokens_are_kept_encrypted_and_never_in_plain_text(pipedrive_app: FakePipedrive) -> None:
+    from crm.models import PipedriveConnection
+
     install(Client(), pipedrive_app, ALICE)
     install(Client(), pipedrive_app, BOB)
     issued = [*pipedrive_app.access_tokens, *pipedrive_app.refresh_tokens]
     assert len(issued) == 4
-    # Every row of every table, sessions decoded too.
+    # The latest installation's tokens are kept, encrypted, and they decrypt to what Pipedrive issued.
+    connection = PipedriveConnection.objects.get()
+    assert (connection.access_token, connection.refresh_token) == (list(pipedrive_app.access_tokens)[-1],
+                                                                   list(pipedrive_app.refresh_tokens)[-1])
+    assert connection.api_domain == pipedrive_app.url and connection.user_external_id == "1108048"
+    # Every row of every table, sessions decoded too: no token in plain text anywhere.
     dump = "".join(serializers.serialize("json", model._default_manager.all()) for model in apps.get_models())
     dump += "".join(json.dumps(session.get_decoded()) for session in Session.objects.all())
     assert Member.objects.count() == 2 and "1108047" in dump  # the dump does hold the rows
     assert [token for token in issued if token in dump] == []
     assert "pd-access-" not in dump and "pd-refresh-" not in dump
+
+
+def test_an_uninstall_by_the_tokens_owner_deletes_them(installed: dict[str, Client]) -> None:
+    from crm.models import PipedriveConnection
+
+    owner = PipedriveConnection.objects.get().user_external_id
+    users = {str(ALICE["id"]): ALICE, str(BOB["id"]): BOB}
+    other = next(user for key, user in users.items() if key != owner)
+    assert uninstall(uninstall_body(other)).status_code < 300
+    assert PipedriveConnection.objects.exists()  # someone else's uninstall: the company's access stays
+    assert uninstall(uninstall_body(users[owner])).status_code < 300
+    assert not PipedriveConnection.objects.exists()
 
 
 def test_the_install_pages_say_so_when_the_app_is_not_configured(db: None, settings: Any) -> None:
