@@ -100,12 +100,22 @@ class ButtonAdminForm(forms.ModelForm):
     secret_action = forms.ChoiceField(
         label="Secret", choices=SECRET_ACTIONS, initial="keep", required=False, widget=forms.RadioSelect
     )
+    # A JSON list underneath; static/admin-oneclick.js turns it into rows to add, remove and reorder,
+    # with a preview of the form the user will see. Without script it stays editable JSON.
+    fields = forms.JSONField(
+        label="Fields", required=False, initial=list,
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80, "data-fields-editor": "true"}),
+        help_text="Record fields show a value of the CRM record (its field key: title, value, stage_id, a custom "
+        "field's key); inputs are filled by the user before each click (boolean, date, email, number, text, "
+        "textarea, select, multiselect). The webhook's fields object carries every one by its key.",
+    )
 
     class Meta:
         model = Button
         # log_http_responses is edited through do_not_log_http_responses, the guide's wording.
         fields = ("company", "label", "kind", "url", "resource", "view", "messaging_enabled", "messages_public",
-                  "disable_on_unread_error", "disable_on_any_unread", "signing_secret")
+                  "disable_on_unread_error", "disable_on_any_unread", "signing_secret", "fields", "confirm",
+                  "confirm_text")
         help_texts = {name: text for name, text in GUIDE_HELP.items() if name != "do_not_log_http_responses"}
         field_classes = {"url": partial(forms.URLField, assume_scheme="https")}
         # A plain input: the admin's URL widget adds "Currently: <url>", which after a form error on the
@@ -170,6 +180,14 @@ class ButtonAdmin(ShowsNewSecretOnce, CompanyScopedAdmin):
                 "description": "With a secret, every webhook carries the Standard Webhooks headers webhook-id, "
                 "webhook-timestamp and webhook-signature, so your automation can check the call came from "
                 "OneClick.",
+            },
+        ),
+        (
+            "Ask the user before the click",
+            {
+                "fields": ("fields", "confirm", "confirm_text"),
+                "description": "Show values of the record and ask for inputs (an amount, a date, a reason) before "
+                "the webhook goes, or ask for a confirmation. A button without fields sends fields: null.",
             },
         ),
         ("Try it", {"fields": ("test_click",)}),

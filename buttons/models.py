@@ -109,6 +109,12 @@ class Button(models.Model):
     def __str__(self) -> str:
         return self.label
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        # Stored as clean() leaves them (keys made, defaults filled), however the row was made: the click
+        # reads them as they are. A malformed list fails here, loudly, rather than at a user's click.
+        self.fields = clean_definitions(self.fields)
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         errors: dict[str, str] = {}
         if self.kind == "link":
@@ -146,12 +152,6 @@ class Button(models.Model):
 
     def confirmation(self) -> str:
         return self.confirm_text.strip() or f"Run {self.label}?"
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        # Stored as clean() leaves them (keys made, defaults filled), however the row was made: the click
-        # reads them as they are. A malformed list fails here, loudly, rather than at a user's click.
-        self.fields = clean_definitions(self.fields)
-        super().save(*args, **kwargs)
 
 
 class ClickEvent(models.Model):

@@ -6,3 +6,9 @@ class DemoConfig(AppConfig):
 
     name = "demo"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from buttons import sources
+        from demo.crm import demo_source
+
+        sources.register(demo_source)  # after the CRM's own sources (crm loads first)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import jwt
@@ -21,6 +22,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.models import Member
+from buttons.sources import RecordContext
 from core.secrets import EMBED_SECRET_PREFIX, secret_key_bytes
 
 DEMO_COMPANY = "737569"  # as seed_demo makes it
@@ -50,6 +52,21 @@ DEALS = {deal.id: deal for deal in (
 )}
 
 
+def deal_values(deal: Deal) -> dict[str, str]:
+    """A pretend deal's fields, by the keys a button's record fields name (title, value, stage, owner)."""
+    return {"id": deal.id, "title": deal.title, "value": deal.value, "stage": deal.stage, "owner": deal.owner,
+            "organization": deal.organization, "contact": deal.contact}
+
+
+def demo_source(context: RecordContext) -> dict[str, Any] | None:
+    """The demo CRM as a record source of the local mode: the session page (/panel/deal/42/) of the demo
+    company shows the same values as the demo CRM's own page."""
+    if context.member.company.external_id != DEMO_COMPANY or context.resource != "deal":
+        return None
+    deal = DEALS.get(context.object_id)
+    return deal_values(deal) if deal else None
+
+
 def _app_base() -> str:
     return settings.DEMO_BASE_URL.rstrip("/")
 
@@ -67,10 +84,14 @@ def _member(request: HttpRequest) -> Member | None:
 
 
 def embed_token(member: Member, resource: str = "deal", selected_ids: str = DEMO_RECORD, view: str = "details") -> str:
-    """What a host's server signs for /embed/panel/: at most 15 minutes ahead."""
+    """What a host's server signs for /embed/panel/: at most 15 minutes ahead. On a deal's page it vouches
+    for the deal's values too (`record`): a button's record fields show them."""
     claims = {"companyId": member.company.external_id, "userId": member.external_id, "resource": resource,
               "view": view, "selectedIds": selected_ids, "name": member.user.get_username(),
               "exp": int(time.time()) + 600}
+    deal = DEALS.get(selected_ids) if resource == "deal" and view == "details" else None
+    if deal is not None:
+        claims["record"] = deal_values(deal)
     return jwt.encode(claims, secret_key_bytes(member.company.embed_secret, EMBED_SECRET_PREFIX), algorithm="HS256")
 
 

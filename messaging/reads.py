@@ -6,7 +6,7 @@ visible_after(), so a cleared log is empty the moment the admin clears it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -142,9 +142,14 @@ class ButtonState:
     unread: int
     disabled: bool
     disabled_reason: str | None
+    # Pressing it opens a form or a confirmation first (the page knows before it asks the server for it);
+    # not part of the panel API's shape.
+    asks: bool = field(default=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        state = asdict(self)
+        del state["asks"]
+        return state
 
 
 def _with_visibility(buttons: QuerySet[Button], user_id: int, resource: str, object_id: str) -> QuerySet[Button]:
@@ -197,7 +202,7 @@ def _state(button: Button, unread: int, errors: int) -> ButtonState:
     # members never see it; link buttons need theirs to open it. Admins read URLs in /api/buttons/.
     url = button.url if button.kind == "link" else None
     return ButtonState(str(button.identifier), button.label, button.kind, url, envelope, unread,
-                       reason is not None, reason)
+                       reason is not None, reason, asks=button.asks)
 
 
 def panel_state(user: AbstractBaseUser, resource: str, object_id: str) -> list[ButtonState]:

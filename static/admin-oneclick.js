@@ -90,3 +90,129 @@
   }
   refresh();
 })();
+
+/* The button's fields: rows to add, remove and reorder over the JSON the form saves, and a preview of
+   the form the user sees before the click. The server checks every rule again (buttons/fields.py). */
+(function () {
+  "use strict";
+  const source = document.querySelector('textarea[data-fields-editor]');
+  if (!source) return;
+  const TYPES = ["text", "textarea", "number", "date", "email", "boolean", "select", "multiselect"];
+  let rows = [];
+  try { rows = JSON.parse(source.value || "[]"); } catch (error) { return; } // not JSON: left as it is
+  if (!Array.isArray(rows)) return;
+
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  const editor = el("div", { class: "oneclick-fields" });
+  const list = el("ol", { class: "oneclick-field-rows" });
+  const add = el("button", { type: "button", class: "button" }, "Add a field");
+  const preview = el("div", { class: "oneclick-preview", "aria-label": "Preview of the form" });
+  editor.append(list, add, el("h4", {}, "Preview: what the user sees before the click"), preview);
+  source.hidden = true;
+  source.after(editor);
+
+  function save() {
+    source.value = JSON.stringify(rows.map(function (f) {
+      const out = { key: f.key || "", label: f.label || "", kind: f.kind || "input" };
+      if (out.kind === "record") { out.source = f.source || ""; } else {
+        out.type = f.type || "text";
+        out.required = Boolean(f.required);
+        if (out.type === "select" || out.type === "multiselect") out.options = f.options || [];
+      }
+      return out;
+    }), null, 1);
+    drawPreview();
+  }
+
+  function input(f, name, label, attrs) {
+    const wrap = el("label", { class: "oneclick-field-part" });
+    wrap.append(el("span", {}, label));
+    const box = el(attrs && attrs.tag || "input", Object.assign({}, attrs || {}, { tag: null }));
+    box.removeAttribute("tag");
+    if (box.type === "checkbox") box.checked = Boolean(f[name]); else box.value = name === "options"
+      ? (f.options || []).join("\n") : (f[name] || "");
+    box.addEventListener("input", function () {
+      f[name] = box.type === "checkbox" ? box.checked : name === "options"
+        ? box.value.split("\n").map(function (o) { return o.trim(); }).filter(Boolean) : box.value;
+      if (name === "kind" || name === "type") draw(); else save();
+    });
+    box.addEventListener("change", function () { if (name === "kind" || name === "type") draw(); });
+    wrap.append(box);
+    return wrap;
+  }
+
+  function select(f, name, label, choices) {
+    const wrap = el("label", { class: "oneclick-field-part" });
+    wrap.append(el("span", {}, label));
+    const box = el("select");
+    choices.forEach(function (c) { const o = el("option", { value: c }, c); if ((f[name] || choices[0]) === c) o.selected = true; box.append(o); });
+    box.addEventListener("change", function () { f[name] = box.value; draw(); });
+    wrap.append(box);
+    return wrap;
+  }
+
+  function draw() {
+    list.replaceChildren();
+    rows.forEach(function (f, n) {
+      const item = el("li", { class: "oneclick-field-row" });
+      item.append(input(f, "label", "Label"), select(f, "kind", "Kind", ["input", "record"]));
+      if ((f.kind || "input") === "record") {
+        item.append(input(f, "source", "CRM field key", { placeholder: "title, value, stage_id…" }));
+      } else {
+        item.append(select(f, "type", "Type", TYPES), input(f, "required", "Required", { type: "checkbox" }));
+        if (f.type === "select" || f.type === "multiselect") {
+          item.append(input(f, "options", "Options, one per line", { tag: "textarea", rows: "3" }));
+        }
+      }
+      item.append(input(f, "key", "Key (empty: from the label)", { placeholder: "amount_eur" }));
+      const tools = el("span", { class: "oneclick-field-tools" });
+      [["↑", "Move up", -1], ["↓", "Move down", 1]].forEach(function (t) {
+        const move = el("button", { type: "button", class: "button", "aria-label": t[1] + ": " + (f.label || "field " + (n + 1)) }, t[0]);
+        move.disabled = (t[2] < 0 && n === 0) || (t[2] > 0 && n === rows.length - 1);
+        move.addEventListener("click", function () { rows.splice(n + t[2], 0, rows.splice(n, 1)[0]); draw(); });
+        tools.append(move);
+      });
+      const remove = el("button", { type: "button", class: "button", "aria-label": "Remove " + (f.label || "field " + (n + 1)) }, "Remove");
+      remove.addEventListener("click", function () { rows.splice(n, 1); draw(); });
+      tools.append(remove);
+      item.append(tools);
+      list.append(item);
+    });
+    add.disabled = rows.length >= 20;
+    save();
+  }
+
+  function drawPreview() {
+    preview.replaceChildren();
+    if (!rows.length) { preview.append(el("p", { class: "help" }, "No fields: the click is sent at once (fields: null).")); return; }
+    rows.forEach(function (f) {
+      const line = el("div", { class: "oneclick-preview-field" });
+      const label = (f.label || "(no label)") + (f.required ? " *" : "");
+      if ((f.kind || "input") === "record") {
+        line.append(el("strong", {}, label), el("span", { class: "help" }, " the record's " + (f.source || "?")));
+      } else if (f.type === "boolean") {
+        const box = el("input", { type: "checkbox", disabled: "" });
+        line.append(box, el("span", {}, " " + label));
+      } else {
+        line.append(el("strong", {}, label));
+        let control;
+        if (f.type === "textarea") control = el("textarea", { rows: "2", disabled: "" });
+        else if (f.type === "select" || f.type === "multiselect") {
+          control = el("select", f.type === "multiselect" ? { multiple: "", disabled: "" } : { disabled: "" });
+          (f.options || []).forEach(function (o) { control.append(el("option", {}, o)); });
+        } else control = el("input", { type: { number: "number", date: "date", email: "email" }[f.type] || "text", disabled: "" });
+        line.append(control);
+      }
+      preview.append(line);
+    });
+  }
+
+  add.addEventListener("click", function () { rows.push({ label: "", kind: "input", type: "text" }); draw(); });
+  draw();
+})();

@@ -212,6 +212,7 @@
       reason: node.querySelector(".reason"),
       status: node.querySelector(".btn-status"),
       busy: false,
+      asks: node.dataset.asks === "true",
       state: {
         envelope: node.dataset.envelope,
         unread: Number(node.dataset.unread),
@@ -357,6 +358,195 @@
     status.appendChild(text);
   }
 
+  // --- Buttons that ask: a form before the click, or a confirmation ---------------------------------
+  // The button's fields come from GET /api/buttons/<id>/form (record values read by the server from
+  // the CRM, inputs empty); the click carries the inputs. Cancelling (the button, Escape) creates no
+  // click and gives the focus back to the button.
+
+  const askDialog = document.getElementById("ask");
+  const askForm = askDialog ? askDialog.querySelector("form") : null;
+
+  function fieldId(key) { return "ask-" + key; }
+
+  function inputFor(f) {
+    const id = fieldId(f.key);
+    if (f.type === "textarea") {
+      const area = el("textarea", "ask-input");
+      area.id = id; area.name = f.key; area.rows = 3; area.maxLength = 5000;
+      return area;
+    }
+    if (f.type === "select") {
+      const select = el("select", "ask-input");
+      select.id = id; select.name = f.key;
+      const none = el("option", "", f.required ? "Choose…" : "—");
+      none.value = "";
+      select.appendChild(none);
+      f.options.forEach(function (option) {
+        const item = el("option", "", option);
+        item.value = option;
+        select.appendChild(item);
+      });
+      return select;
+    }
+    const input = el("input", f.type === "boolean" ? "ask-check" : "ask-input");
+    input.id = id; input.name = f.key;
+    input.type = { boolean: "checkbox", date: "date", email: "email", number: "number" }[f.type] || "text";
+    if (f.type === "number") { input.step = "any"; input.inputMode = "decimal"; }
+    if (f.type === "text") input.maxLength = 255;
+    if (f.type === "email") input.autocomplete = "email";
+    return input;
+  }
+
+  function fieldBlock(f) {
+    const block = el("div", "ask-field ask-" + (f.kind === "record" ? "record" : f.type));
+    block.dataset.key = f.key;
+    const error = el("p", "ask-error");
+    error.id = fieldId(f.key) + "-error";
+    error.hidden = true;
+    if (f.kind === "record") {
+      block.appendChild(el("span", "ask-label", f.label));
+      block.appendChild(el("span", "ask-value", f.value === null || f.value === undefined || f.value === ""
+        ? "—" : (typeof f.value === "object" ? JSON.stringify(f.value) : String(f.value))));
+      return block;
+    }
+    if (f.type === "multiselect") {
+      const set = el("fieldset", "ask-options");
+      set.id = fieldId(f.key);
+      set.appendChild(el("legend", "ask-label", f.label + (f.required ? " *" : "")));
+      f.options.forEach(function (option, n) {
+        const line = el("label", "ask-option");
+        const box = el("input", "ask-check");
+        box.type = "checkbox"; box.name = f.key; box.value = option; box.id = fieldId(f.key) + "-" + n;
+        line.appendChild(box);
+        line.appendChild(el("span", "", option));
+        set.appendChild(line);
+      });
+      set.setAttribute("aria-describedby", error.id);
+      block.appendChild(set);
+      block.appendChild(error);
+      return block;
+    }
+    const input = inputFor(f);
+    input.setAttribute("aria-describedby", error.id);
+    if (f.required && f.type !== "boolean") input.required = true;
+    if (f.required) input.setAttribute("aria-required", "true");
+    const label = el("label", f.type === "boolean" ? "ask-check-label" : "ask-label");
+    label.htmlFor = input.id;
+    if (f.type === "boolean") {
+      label.appendChild(input);
+      label.appendChild(el("span", "", f.label + (f.required ? " *" : "")));
+      block.appendChild(label);
+    } else {
+      label.textContent = f.label + (f.required ? " *" : "");
+      block.appendChild(label);
+      block.appendChild(input);
+    }
+    block.appendChild(error);
+    return block;
+  }
+
+  function collect(fields) {
+    const values = {};
+    fields.forEach(function (f) {
+      if (f.kind !== "input") return;
+      if (f.type === "boolean") {
+        values[f.key] = askForm.elements[f.key].checked;
+      } else if (f.type === "multiselect") {
+        values[f.key] = Array.from(askForm.querySelectorAll('input[name="' + f.key + '"]:checked'))
+          .map(function (box) { return box.value; });
+      } else {
+        const value = askForm.elements[f.key].value.trim();
+        values[f.key] = value === "" ? null : value;
+      }
+    });
+    return values;
+  }
+
+  function showFieldError(key, sentence) {
+    askForm.querySelectorAll(".ask-error").forEach(function (p) { p.hidden = true; p.textContent = ""; });
+    askForm.querySelectorAll("[aria-invalid]").forEach(function (n) { n.removeAttribute("aria-invalid"); });
+    const general = askForm.querySelector(".ask-general");
+    general.hidden = true;
+    const error = key ? document.getElementById(fieldId(key) + "-error") : null;
+    if (!error) {
+      general.textContent = sentence;
+      general.hidden = false;
+      return;
+    }
+    error.textContent = sentence;
+    error.hidden = false;
+    const input = document.getElementById(fieldId(key)) || askForm.querySelector('[name="' + key + '"]');
+    if (input) { input.setAttribute("aria-invalid", "true"); input.focus(); }
+  }
+
+  async function ask(row) {
+    // What the button asks, or null when the user cancelled (or the form could not be had).
+    const url = "/api/buttons/" + row.id + "/form?" + new URLSearchParams({
+      resource: record.resource, object_id: record.objectId,
+    });
+    const result = await api("GET", url);
+    if (!result.ok) {
+      toast(result.data.detail || "The form could not be loaded (HTTP " + result.status + ").", "error");
+      return null;
+    }
+    const form = result.data;
+    const inputs = form.fields.filter(function (f) { return f.kind === "input"; });
+    if (!form.fields.length && form.confirm && embed === "pipedrive" && sdk) {
+      try {
+        const answer = await sdk.execute(window.AppExtensionsSDK.Command.SHOW_CONFIRMATION, {
+          title: form.confirm_text, okText: "Run", cancelText: "Cancel",
+        });
+        if (!answer || !answer.confirmed) return null; // cancelled: no click
+        const sent = await row.sendClick(null, false);
+        return sent.ok ? {} : null;
+      } catch (error) { /* the host cannot: ask in the panel */ }
+    }
+    return new Promise(function (resolve) {
+      let settled = false;
+      const done = function (value) {
+        if (settled) return;
+        settled = true;
+        askDialog.removeEventListener("close", onClose);
+        askForm.removeEventListener("submit", onSubmit);
+        if (askDialog.open) askDialog.close();
+        row.press.focus(); // back where the user was
+        fitFrame();
+        resolve(value);
+      };
+      const onClose = function () { done(null); }; // Escape, or Cancel
+      const onSubmit = async function (event) {
+        event.preventDefault();
+        const values = collect(form.fields);
+        const submit = askForm.querySelector('[type="submit"]');
+        submit.disabled = true;
+        try {
+          const outcome = await row.sendClick(inputs.length ? values : null, true);
+          if (outcome.ok) { done({}); return; }
+          showFieldError(outcome.field, outcome.detail);
+        } finally {
+          submit.disabled = false;
+        }
+      };
+      askDialog.querySelector(".ask-title").textContent = form.fields.length ? row.label : form.confirm_text;
+      const intro = askDialog.querySelector(".ask-intro");
+      intro.textContent = form.fields.length && form.confirm ? form.confirm_text : "";
+      intro.hidden = !intro.textContent;
+      const body = askForm.querySelector(".ask-fields");
+      body.replaceChildren.apply(body, form.fields.map(fieldBlock));
+      askForm.querySelector(".ask-general").hidden = true;
+      askForm.querySelector('[type="submit"]').textContent = form.fields.length ? "Run " + row.label : "Run";
+      askDialog.addEventListener("close", onClose);
+      askForm.addEventListener("submit", onSubmit);
+      askDialog.querySelectorAll('[data-role="cancel"]').forEach(function (cancel) {
+        cancel.onclick = function () { askDialog.close(); };
+      });
+      askDialog.showModal();
+      const first = askForm.querySelector(".ask-input, .ask-check, [type='submit']");
+      if (first) first.focus({ preventScroll: true }); // the record's values above stay in view
+      fitFrame();
+    });
+  }
+
   // --- Clicking: press, then follow the event for its window ------------------------------------
 
   const followed = new Map(); // event id -> {id, row, endsAt, seen:Set, delivery}
@@ -376,24 +566,40 @@
     }
     if (row.redirect) row.redirect.remove(); // a new click: the last one's page is no longer offered
     row.redirect = null;
+    if (row.asks && askDialog) {
+      // The form sends the click itself (its errors stay beside their fields); cancelled: nothing sent.
+      setBusy(row, true);
+      row.sendClick = function (fields, inForm) { return sendClick(row, selected, fields, inForm); };
+      let sent = null;
+      try { sent = await ask(row); } finally { if (!sent) setBusy(row, false); }
+      return;
+    }
     setBusy(row, true);
+    await sendClick(row, selected, null);
+  }
+
+  async function sendClick(row, selected, fields, inForm) {
+    // The click; {ok} and, refused, the sentence (and the input it names) for a form to show.
     showStatus(row, { working: "Sending…" });
     const result = await api("POST", "/api/buttons/" + row.id + "/click", {
-      resource: record.resource, view: record.view, selectedIds: selected, fields: null,
+      resource: record.resource, view: record.view, selectedIds: selected, fields: fields,
     });
     if (result.status === 202) {
       showStatus(row, { working: "Waiting for the automation…" });
       follow(row, result.data.event_id, result.data.window_ends_at);
-      return;
+      return { ok: true };
     }
-    setBusy(row, false);
     showStatus(row, null);
     const detail = result.data.detail || "The click failed (HTTP " + result.status + ").";
-    toast(detail, "error");
     if (result.status === 409) {
       applyState(row, Object.assign({}, row.state, { disabled: true, disabled_reason: detail }));
       refreshPanel();
     }
+    if (!inForm) {
+      setBusy(row, false);
+      toast(detail, "error");
+    }
+    return { ok: false, detail: detail, field: result.data.field || null };
   }
 
   function saveFollowed() {
@@ -1208,6 +1414,13 @@
     const main = document.getElementById("main");
     let height = Math.ceil(main.getBoundingClientRect().height);
     if (dialog.open) height = Math.max(height, LOG_HEIGHT);
+    // The form needs its whole height in the CRM's frame (Pipedrive allows up to 750 px).
+    if (askDialog && askDialog.open) {
+      // Its natural height: the frame's as it is, with the scrolled field list at full length.
+      const frame = askDialog.querySelector(".ask-frame");
+      const list = askDialog.querySelector(".ask-fields");
+      height = Math.max(height, frame.scrollHeight - list.clientHeight + list.scrollHeight + 32);
+    }
     return Math.min(MAX_HEIGHT, Math.max(MIN_HEIGHT, height));
   }
 
@@ -1236,6 +1449,7 @@
     scheduleRenewal(panel.dataset.expiresIn || 600);
     if ("ResizeObserver" in window) new ResizeObserver(fitFrame).observe(document.getElementById("main"));
     new MutationObserver(fitFrame).observe(dialog, { attributes: true, attributeFilter: ["open"] });
+    if (askDialog) new MutationObserver(fitFrame).observe(askDialog, { attributes: true, attributeFilter: ["open"] });
     if (embed !== "pipedrive") { // the signed embed's host may pass its theme on
       window.addEventListener("message", function (event) {
         if (event.source !== window.parent || !event.data) return;

@@ -51,6 +51,7 @@ def test_the_form_groups_fields_as_the_guide_does(client: Client, make_button: C
         ("Messaging", ["messaging_enabled", "messages_public", "do_not_log_http_responses",
                        "disable_on_unread_error", "disable_on_any_unread", "clear_all_messages"]),
         ("Signing secret", ["current_secret", "signing_secret", "secret_action"]),
+        ("Ask the user before the click", ["fields", "confirm", "confirm_text"]),
         ("Try it", ["test_click"]),  # not the guide's: the test click, once the button is saved
     ]
     page = response.content.decode()
@@ -198,3 +199,27 @@ def test_a_link_button_cannot_have_a_messaging_option(
     assert response.context["adminform"].form.errors[option] == ["Messaging is not available for link buttons."]
     button.refresh_from_db()
     assert button.kind == "webhook" and getattr(button, option) is False  # nothing saved
+
+
+def test_the_admin_saves_fields_and_refuses_a_bad_one_on_its_field(
+    client: Client, make_button: Callable[..., Button]
+) -> None:
+    import json
+
+    from django.utils.html import escape
+
+    button = make_button()
+    form = {"label": button.label, "kind": "webhook", "url": button.url, "resource": "deal", "view": "details",
+            "messaging_enabled": "on", "secret_action": "keep", "confirm": "on",
+            "confirm_text": "Send the invoice to the customer?"}
+    bad = client.post(f"/admin/buttons/button/{button.pk}/change/",
+                      {**form, "fields": json.dumps([{"label": "Currency", "type": "select"}])})
+    assert bad.status_code == 200
+    assert escape('Field 1 "Currency": a select needs its options') in bad.content.decode()
+    good = client.post(f"/admin/buttons/button/{button.pk}/change/", {**form, "fields": json.dumps(
+        [{"label": "Amount (EUR)", "type": "number", "required": True},
+         {"label": "Currency", "type": "select", "options": ["EUR", "USD"]}])})
+    assert good.status_code == 302
+    button.refresh_from_db()
+    assert [f["key"] for f in button.fields] == ["amount_eur", "currency"]
+    assert button.confirm and button.confirmation() == "Send the invoice to the customer?"

@@ -49,7 +49,22 @@ class Command(BaseCommand):
             {"label": "Check VAT number", "url": f"{hook}?scenario=warning", "resource": "deal",
              "messaging_enabled": True, "messages_public": True, "disable_on_any_unread": True},
             {"label": "Sync to accounting", "url": f"{hook}?scenario=fail", "resource": "deal",
-             "messaging_enabled": True, "disable_on_unread_error": True},
+             "messaging_enabled": True, "disable_on_unread_error": True, "confirm": True,
+             "confirm_text": "Sync this deal to accounting? The accounting system keeps what it receives."},
+            {"label": "Send quote", "url": f"{hook}?scenario=answer", "resource": "deal", "messaging_enabled": True,
+             "fields": [
+                 {"label": "Deal", "kind": "record", "source": "title"},
+                 {"label": "Value", "kind": "record", "source": "value"},
+                 {"label": "Stage", "kind": "record", "source": "stage"},
+                 {"label": "Owner", "kind": "record", "source": "owner"},
+                 {"label": "Valid until", "type": "date", "required": True},
+                 {"label": "Discount (%)", "key": "discount", "type": "number"},
+                 {"label": "Send to", "type": "email", "required": True},
+                 {"label": "Products", "type": "multiselect", "options": ["Licences", "Support", "Training"]},
+                 {"label": "Language", "type": "select", "options": ["English", "German", "French"]},
+                 {"label": "Note to the customer", "type": "textarea"},
+                 {"label": "Send me a copy", "type": "boolean"},
+             ]},
             {"label": "Open in maps", "kind": "link", "url": "https://www.openstreetmap.org/",
              "resource": "deal"},
             {"label": "Export selection", "url": f"{hook}?scenario=export", "resource": "deal",
@@ -72,6 +87,12 @@ class Command(BaseCommand):
                 if current.path == wanted.path and existing.url != values["url"]:
                     existing.url = values["url"]
                     existing.save(update_fields=["url"])
+                # What a later demo asks (fields, a confirmation), on a demo button that asks nothing yet.
+                asks = {k: values[k] for k in ("fields", "confirm", "confirm_text") if k in values}
+                if asks and current.path == wanted.path and not existing.fields and not existing.confirm:
+                    for name, value in asks.items():
+                        setattr(existing, name, value)
+                    existing.save(update_fields=list(asks))
         base = settings.DEMO_BASE_URL.rstrip("/")
         self.stdout.write(
             "Demo data ready.\n"
