@@ -1,0 +1,195 @@
+"""Buttons that ask, in Chromium: the form filled with the keyboard only, in both themes; Escape sends
+nothing and gives the focus back; a refused input's sentence beside it; a confirmation."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connections
+
+from accounts.models import Member
+from buttons.models import Button, ClickEvent
+from testing.browser import CHROMIUM, app_on_test_database, chromium, log_in, orm_beside_playwright
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"REQUIRE_BROWSER=1 but there is no Chromium at {CHROMIUM}")
+    pytest.skip(f"No Chromium at {CHROMIUM}: install Debian's chromium package to run browser tests",
+                allow_module_level=True)
+
+FIELDS = [
+    {"label": "Valid until", "type": "date", "required": True},
+    {"label": "Discount", "type": "number"},
+    {"label": "Send to", "type": "email", "required": True},
+    {"label": "Language", "type": "select", "options": ["English", "German"]},
+    {"label": "Products", "type": "multiselect", "options": ["Licences", "Support"]},
+    {"label": "Note", "type": "textarea"},
+    {"label": "Send me a copy", "type": "boolean"},
+]
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                receiver.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                data = b'{"message": "Quote sent", "message_type": "success"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _orm_beside_playwright() -> Iterator[None]:
+    with orm_beside_playwright():
+        yield
+    connections.close_all()
+
+
+@pytest.fixture(scope="module")
+def app_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    with app_on_test_database(django_db_blocker, {"LOGIN_RATE": "1000/minute"}) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as instance:
+        yield instance
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    instance = Receiver()
+    yield instance
+    instance.server.shutdown()
+    instance.server.server_close()
+
+
+def button_with(member: Member, url: str, **values: Any) -> Button:
+    button = Button(company=member.company, label="Send quote", url=url, resource="deal", messaging_enabled=True,
+                    **values)
+    button.full_clean()
+    button.save()
+    return button
+
+
+def tab_to(page: Any, name: str) -> None:
+    """Tab until the control named `name` has the focus (a date input takes a Tab per part)."""
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if focused(page) == name:
+            return
+    raise AssertionError(f"Tab never reached {name}; the focus is on {focused(page)!r}")
+
+
+def focused(page: Any) -> str:
+    return page.evaluate("document.activeElement && (document.activeElement.name || "
+                         "document.activeElement.textContent.trim())")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_form_is_filled_with_the_keyboard_only(
+    app_url: str, browser: Any, admin_member: Member, receiver: Receiver, scheme: str
+) -> None:
+    button_with(admin_member, receiver.url, fields=FIELDS)
+    page = browser.new_page(color_scheme=scheme)
+    log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/42/")
+    press = page.locator('.btn-row[data-label="Send quote"] [data-role="press"]')
+    press.focus()
+    page.keyboard.press("Enter")
+    page.locator("#ask[open]").wait_for()
+    assert focused(page) == "valid_until"  # the first input, named by its label
+    page.keyboard.type("02282026")  # Chromium's date input takes the digits of mm/dd/yyyy
+    tab_to(page, "discount")
+    page.keyboard.type("12.5")
+    tab_to(page, "send_to")
+    page.keyboard.type("not-an-address")  # the server refuses it: its sentence shows beside the field
+    tab_to(page, "language")
+    page.keyboard.press("ArrowDown")  # Language: English
+    tab_to(page, "products")
+    page.keyboard.press("Space")  # Products: Licences
+    tab_to(page, "note")
+    page.keyboard.type("Thanks!")
+    tab_to(page, "send_me_a_copy")
+    page.keyboard.press("Space")
+    tab_to(page, "Run Send quote")
+    page.keyboard.press("Enter")
+    error = page.locator("#ask-send_to-error")
+    error.wait_for()
+    assert "must be an e-mail address" in error.inner_text()
+    assert page.locator("#ask-send_to").get_attribute("aria-invalid") == "true"
+    assert focused(page) == "send_to" and receiver.bodies == []
+    page.keyboard.press("Control+A")
+    page.keyboard.type("ap@globex.example")
+    page.keyboard.press("Enter")  # submits the form
+    page.locator("#ask").wait_for(state="hidden")
+    page.locator('.btn-row[data-label="Send quote"] .btn-status', has_text="Quote sent").wait_for()
+    assert receiver.bodies[0]["fields"] == {
+        "valid_until": "2026-02-28", "discount": 12.5, "send_to": "ap@globex.example", "language": "English",
+        "products": ["Licences"], "note": "Thanks!", "send_me_a_copy": True}
+    contrast = page.evaluate("""() => {
+        const dialog = document.getElementById('ask');
+        return [getComputedStyle(dialog).backgroundColor, getComputedStyle(dialog).color];
+    }""")
+    assert contrast[0] != contrast[1]
+    page.close()
+
+
+def test_escape_sends_nothing_and_the_focus_goes_back(
+    app_url: str, browser: Any, admin_member: Member, receiver: Receiver
+) -> None:
+    button_with(admin_member, receiver.url, fields=FIELDS[:1])
+    page = browser.new_page()
+    log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/42/")
+    press = page.locator('.btn-row[data-label="Send quote"] [data-role="press"]')
+    press.click()
+    page.locator("#ask[open]").wait_for()
+    page.keyboard.press("Escape")
+    page.locator("#ask").wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.dataset.role") == "press"
+    assert press.get_attribute("aria-busy") is None
+    page.wait_for_timeout(500)
+    assert receiver.bodies == [] and not ClickEvent.objects.exists()
+    page.close()
+
+
+def test_a_confirmation_comes_before_the_click(
+    app_url: str, browser: Any, admin_member: Member, receiver: Receiver
+) -> None:
+    button_with(admin_member, receiver.url, confirm=True, confirm_text="Send the quote to the customer?")
+    page = browser.new_page()
+    log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/42/")
+    press = page.locator('.btn-row[data-label="Send quote"] [data-role="press"]')
+    press.click()
+    page.locator("#ask[open] .ask-title", has_text="Send the quote to the customer?").wait_for()
+    page.locator("#ask").get_by_role("button", name="Cancel", exact=True).click()
+    page.wait_for_timeout(300)
+    assert receiver.bodies == []
+    press.click()
+    page.locator("#ask[open]").get_by_role("button", name="Run", exact=True).click()
+    page.locator('.btn-row[data-label="Send quote"] .btn-status', has_text="Quote sent").wait_for()
+    assert len(receiver.bodies) == 1 and receiver.bodies[0]["fields"] is None
+    page.close()
