@@ -23,7 +23,9 @@ from django.utils.html import format_html
 
 from accounts.access import admin_company_of
 from accounts.admin import CompanyScopedAdmin, ShowsNewSecretOnce
+from buttons.headers import HeaderError, clean_headers, shown, url_keepers
 from buttons.models import Button
+from buttons.serializers import URL_KEPT
 from core.secrets import generate_secret, mask_secret
 
 
@@ -102,6 +104,14 @@ class ButtonAdminForm(forms.ModelForm):
     )
     # A JSON list underneath; static/admin-oneclick.js turns it into rows to add, remove and reorder,
     # with a preview of the form the user will see. Without script it stays editable JSON.
+    headers = forms.JSONField(
+        label="Custom headers", required=False, initial=list,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        help_text='Sent with every webhook and test click, as a list: [{"name": "Authorization", "value": '
+        '"Bearer ...", "confidential": true}]. A confidential value is stored encrypted and never shown again (it '
+        'reads null: leave it null to keep it); while a button has one, only the admin who added it may change the '
+        "URL. At most 10; OneClick's own headers (Content-Type, Idempotency-Key, webhook-*...) cannot be set.",
+    )
     fields = forms.JSONField(
         label="Fields", required=False, initial=list,
         widget=forms.Textarea(attrs={"rows": 6, "cols": 80, "data-fields-editor": "true"}),
@@ -115,15 +125,18 @@ class ButtonAdminForm(forms.ModelForm):
         # log_http_responses is edited through do_not_log_http_responses, the guide's wording.
         fields = ("company", "label", "kind", "url", "resource", "view", "messaging_enabled", "messages_public",
                   "disable_on_unread_error", "disable_on_any_unread", "signing_secret", "fields", "confirm",
-                  "confirm_text")
+                  "confirm_text", "headers")
         help_texts = {name: text for name, text in GUIDE_HELP.items() if name != "do_not_log_http_responses"}
         field_classes = {"url": partial(forms.URLField, assume_scheme="https")}
         # A plain input: the admin's URL widget adds "Currently: <url>", which after a form error on the
         # Add page shows a URL that was never saved.
         widgets = {"url": forms.URLInput(attrs={"class": "vURLField", "size": 60})}
 
+    user_id: int | None = None  # the admin editing (ButtonAdmin.get_form): confidential headers are theirs
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.initial["headers"] = shown(self.instance.headers or [])  # never a confidential value
         self.generated_secret: str | None = None
         self.initial["signing_secret"] = ""
         self.initial["do_not_log_http_responses"] = not self.instance.log_http_responses
@@ -141,6 +154,15 @@ class ButtonAdminForm(forms.ModelForm):
         else:
             cleaned["signing_secret"] = typed or self.instance.signing_secret
         self.instance.log_http_responses = not cleaned.get("do_not_log_http_responses", False)
+        previous = list(self.instance.headers or []) if self.instance.pk else []
+        try:  # as stored (the form saves cleaned_data onto the button): confidential values encrypted
+            cleaned["headers"] = clean_headers(cleaned.get("headers"), previous, self.user_id)
+        except HeaderError as exc:
+            self.add_error("headers", str(exc))
+        if self.instance.pk and "url" in self.changed_data:
+            keepers = url_keepers(previous)
+            if keepers and self.user_id not in keepers:
+                self.add_error("url", URL_KEPT)
         return cleaned
 
 
@@ -190,8 +212,14 @@ class ButtonAdmin(ShowsNewSecretOnce, CompanyScopedAdmin):
                 "the webhook goes, or ask for a confirmation. A button without fields sends fields: null.",
             },
         ),
+        ("Custom headers", {"fields": ("headers",)}),
         ("Try it", {"fields": ("test_click",)}),
     )
+
+    def get_form(self, request: HttpRequest, obj: Button | None = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        form.user_id = request.user.pk
+        return form
 
     def get_urls(self) -> list:
         return [*(url for page in self.pages for url in page(self)), *super().get_urls()]

@@ -96,6 +96,8 @@ class Button(models.Model):
         "confirmation question", max_length=200, blank=True,
         help_text='What the confirmation asks; empty: "Run <label>?"',
     )
+    # Custom webhook headers (buttons.headers): confidential values only encrypted, never shown again.
+    headers = models.JSONField("custom headers", default=list, blank=True)
     messages_cleared_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -137,6 +139,8 @@ class Button(models.Model):
             self.fields = clean_definitions(self.fields)
         except FieldError as exc:
             errors["fields"] = str(exc)
+        if self.kind == "link" and self.headers:
+            errors["headers"] = "A link button sends no webhook, so it has no headers."
         if self.kind == "link" and (self.fields or self.confirm):
             errors["fields" if self.fields else "confirm"] = (
                 "A link button opens its URL at once: it cannot ask for fields or a confirmation.")

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from buttons.headers import to_send
 from buttons.models import ClickEvent
 from core.destinations import check_destination
 from core.logs import events
@@ -105,7 +106,8 @@ def deliver_click(event_id: str) -> None:
         return
     button = event.button
     body = json.dumps(event.payload, separators=(",", ":")).encode()
-    headers = {"Idempotency-Key": str(event.pk)}
+    # The button's own headers first (their names can never be OneClick's: buttons.headers).
+    headers = {**to_send(button.headers or []), "Idempotency-Key": str(event.pk)}
     if button.signing_secret:
         headers |= signature_headers(button.signing_secret, str(event.pk), int(time.time()), body)
 

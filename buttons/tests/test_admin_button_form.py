@@ -52,6 +52,7 @@ def test_the_form_groups_fields_as_the_guide_does(client: Client, make_button: C
                        "disable_on_unread_error", "disable_on_any_unread", "clear_all_messages"]),
         ("Signing secret", ["current_secret", "signing_secret", "secret_action"]),
         ("Ask the user before the click", ["fields", "confirm", "confirm_text"]),
+        ("Custom headers", ["headers"]),
         ("Try it", ["test_click"]),  # not the guide's: the test click, once the button is saved
     ]
     page = response.content.decode()
