@@ -1,6 +1,6 @@
 """Click (202) to webhook arrival on the production stack: steady, burst and noisy neighbours.
 
-    .venv/bin/python bench/click_to_webhook.py [--scenario steady|burst|drain|neighbours|all] [--seconds 20]
+    .venv/bin/python bench/click_to_webhook.py [--scenario steady|fields|burst|drain|neighbours|all] [--seconds 20]
         [--steady-rate 32] [--receiver process|thread] [--web-nice 10] [--profile FILE]
 
 The stack of the fault tests (testing/stack.py: gunicorn with 2 uvicorn workers at a lower CPU
@@ -11,6 +11,9 @@ against a receiver on 127.0.0.1 that notes when each click's webhook arrives and
   p50/p99, press (the click sent) -> webhook and -> 202, each process's CPU per click. Baseline (same
   run): a plain requests.Session loop posting the same payloads to the same receiver from 32 threads,
   its request time p50/p99. Goal: p50 < 20 ms, p99 < 100 ms.
+- fields: steady twice in the same run, first on a button without fields (the baseline), then on a
+  button with 5 inputs and 3 record fields (their values from a signed embed's credential, as the
+  panel holds it): click -> webhook p99 of each and their ratio (goal: within 1.5x).
 - burst: 2,000 clicks in 20 s to an automation that answers after 10 s: click -> webhook p99 (goal
   < 250 ms), answers recorded as messages, the delivery worker's peak memory (goal < 400 MB) and the
   most deliveries in flight at once.
@@ -135,24 +138,28 @@ class Clicker:
     thread keeps its connection open, as a browser does (a new connection per click costs the web
     server and this process a TCP handshake each)."""
 
-    def __init__(self, stack: harness.Stack, company: harness.Company) -> None:
+    def __init__(self, stack: harness.Stack, company: harness.Company, *, button: str | None = None,
+                 authorization: str | None = None, fields: dict | None = None, record: str | None = None) -> None:
         self.stack, self.company = stack, company
+        self.authorization = authorization or f"Token {company.token}"
+        self.fields, self.record = fields, record
         self.accepted: dict[str, float] = {}
         self.pressed: dict[str, float] = {}  # when each accepted click was sent: what its user waited from
         self.statuses: dict[int | str, int] = {}
         self.failures: dict[str, str] = {}
         self.lock = threading.Lock()
         self.local = threading.local()
-        self.url = f"{stack.base}/api/buttons/{company.button}/click"
+        self.url = f"{stack.base}/api/buttons/{button or company.button}/click"
 
     def click(self, record: str = "42") -> None:
         session = getattr(self.local, "session", None)
         if session is None:
             session = self.local.session = requests.Session()
-            session.headers["Authorization"] = f"Token {self.company.token}"
+            session.headers["Authorization"] = self.authorization
         pressed = time.time()
         try:
-            answer = session.post(self.url, json={"resource": "deal", "view": "details", "selectedIds": record},
+            answer = session.post(self.url, json={"resource": "deal", "view": "details",
+                                                  "selectedIds": self.record or record, "fields": self.fields},
                                   timeout=30)
             status, event_id = answer.status_code, answer.json().get("event_id") if answer.status_code == 202 else None
         except (requests.RequestException, ValueError) as exc:  # counted by what went wrong
@@ -185,10 +192,10 @@ def wait_arrivals(hooks: Receiver, ids: list[str], timeout: float) -> None:
 
 
 def steady(stack: harness.Stack, hooks: Receiver, company: harness.Company, seconds: float,
-           rate: float = 0.0) -> None:
+           rate: float = 0.0, clicker: Clicker | None = None, label: str = "") -> list[float]:
     """32 users clicking back to back (rate 0: as fast as the server answers), or together `rate` clicks
     a second on a fixed schedule (an open loop: 32 users clicking once a second is rate 32)."""
-    clicker = Clicker(stack, company)
+    clicker = clicker or Clicker(stack, company)
     stop = time.monotonic() + seconds
     counter = iter(range(10**9))
 
@@ -215,7 +222,7 @@ def steady(stack: harness.Stack, hooks: Receiver, company: harness.Company, seco
 
     base = direct_baseline(hooks, company, seconds / 2)
     pace = f"paced at {rate:g} clicks/s" if rate else "back to back"
-    print(f"steady ({pace}): {len(clicker.accepted) / elapsed:.0f} clicks/s accepted ({clicker.statuses});"
+    print(f"steady{label} ({pace}): {len(clicker.accepted) / elapsed:.0f} clicks/s accepted ({clicker.statuses});"
           f" click -> webhook p50 {quantile(lat, 0.5):.1f} ms, p99 {quantile(lat, 0.99):.1f} ms"
           f" (goal p50 < 20, p99 < 100); {early} webhooks arrived before their click's 202 did (counted 0)")
     for kind, example in clicker.failures.items():
@@ -228,6 +235,42 @@ def steady(stack: harness.Stack, hooks: Receiver, company: harness.Company, seco
           f" {web_cpu / elapsed:.0%} ({web_cpu / max(1, len(clicker.accepted)) * 1000:.1f} ms a click)")
     print(f"  baseline, a requests.Session loop straight to the receiver (32 threads): p50 "
           f"{quantile(base, 0.5):.1f} ms, p99 {quantile(base, 0.99):.1f} ms")
+    return lat
+
+
+ASKED_FIELDS = [
+    {"label": "Deal", "kind": "record", "source": "title"}, {"label": "Value", "kind": "record", "source": "value"},
+    {"label": "Stage", "kind": "record", "source": "stage_id"}, {"label": "Valid until", "type": "date"},
+    {"label": "Amount", "type": "number", "required": True}, {"label": "Send to", "type": "email"},
+    {"label": "Currency", "type": "select", "options": ["EUR", "USD"]}, {"label": "Note", "type": "textarea"},
+]
+ASKED_INPUTS = {"valid_until": "2026-02-28", "amount": "18400.50", "send_to": "ap@globex.example",
+                "currency": "EUR", "note": "Thanks for the order."}
+
+
+def fields(stack: harness.Stack, hooks: Receiver, seconds: float, rate: float) -> None:
+    """A button with 5 inputs and 3 record fields (their values from a signed embed's credential) against
+    a button without fields, same run, same load: click -> webhook p99 (goal: within 1.5x)."""
+    company = harness.set_up_company(stack, hooks.url, company="400001", username="asks")
+    plain = steady(stack, hooks, company, seconds, rate, label=", a button without fields (the baseline)")
+    made = harness.call("POST", f"{stack.base}/api/buttons/", {
+        "label": "Send quote", "kind": "webhook", "url": hooks.url, "resource": "deal", "view": "details",
+        "messaging_enabled": True, "fields": ASKED_FIELDS}, token=company.token)
+    if made.status != 201:
+        raise RuntimeError(f"could not create the asking button: {made.status} {made.body}")
+    access = stack.manage("shell", "--no-imports", "-c", (
+        "from accounts.models import Member; from accounts.access import issue_access; "
+        "m = Member.objects.get(company__external_id='400001'); "
+        "print(issue_access(m, ('deal', '42'), {'title': '120 licences for Globex', 'value': 18400, "
+        "'stage_id': 3})[0])")).strip().splitlines()[-1]
+    clicker = Clicker(stack, company, button=made.body["identifier"], authorization=f"Bearer {access}",
+                      fields=ASKED_INPUTS, record="42")
+    asked = steady(stack, hooks, company, seconds, rate, clicker,
+                   label=", a button with 5 inputs and 3 record fields")
+    ratio = quantile(asked, 0.99) / max(0.001, quantile(plain, 0.99))
+    print(f"fields: click -> webhook p99 {quantile(asked, 0.99):.1f} ms with fields vs "
+          f"{quantile(plain, 0.99):.1f} ms without: {ratio:.2f}x (goal: within 1.5x); p50 "
+          f"{quantile(asked, 0.5):.1f} vs {quantile(plain, 0.5):.1f} ms")
 
 
 def burst(stack: harness.Stack, hooks: Receiver, company: harness.Company, clicks: int, seconds: float,
@@ -368,7 +411,8 @@ def neighbours(stack: harness.Stack, hooks: Receiver, seconds: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scenario", default="all", choices=["steady", "burst", "drain", "neighbours", "all"])
+    parser.add_argument("--scenario", default="all",
+                        choices=["steady", "fields", "burst", "drain", "neighbours", "all"])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--receiver", default="process", choices=["process", "thread"])
     parser.add_argument("--web-nice", type=int, default=harness.WEB_NICE,
@@ -388,6 +432,8 @@ def main() -> None:
         try:
             if args.scenario in ("steady", "all"):
                 steady(stack, hooks, harness.set_up_company(stack, hooks.url), args.seconds, args.steady_rate)
+            if args.scenario in ("fields", "all"):
+                fields(stack, hooks, args.seconds, args.steady_rate)
             if args.scenario in ("burst", "all"):
                 company = harness.set_up_company(stack, hooks.url.replace("/hook", "/burst"), company="200001",
                                                  username="burst")
