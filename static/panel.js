@@ -542,7 +542,8 @@
       });
       askDialog.showModal();
       const first = askForm.querySelector(".ask-input, .ask-check, [type='submit']");
-      if (first) first.focus({ preventScroll: true }); // the record's values above stay in view
+      if (first) first.focus({ preventScroll: true });
+      body.scrollTop = 0; // the record's values, first in the list, stay in view (showModal scrolled to the input)
       fitFrame();
     });
   }

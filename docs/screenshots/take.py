@@ -76,7 +76,16 @@ def seed() -> None:
     say(vat, 60 * 26, "VAT number <b>DE811907980</b> is valid.", "success", read=True)
     # An admin, and a button whose automation answers what OneClick will not show (test-click.png).
     create_member("alex", "pw-alex-123", "737569", user_external_id="12", is_admin=True)
-    button("Draft quote", url=f"{RECEIVER}/quote")
+    button("Draft quote", url=f"{RECEIVER}/quote", fields=[
+        {"label": "Deal", "kind": "record", "source": "title"},
+        {"label": "Value", "kind": "record", "source": "value"},
+        {"label": "Valid until", "type": "date", "required": True},
+        {"label": "Discount (%)", "key": "discount", "type": "number"},
+        {"label": "Send to", "type": "email", "required": True},
+        {"label": "Products", "type": "multiselect", "options": ["Licences", "Support", "Training"]},
+        {"label": "Language", "type": "select", "options": ["English", "German", "French"]},
+        {"label": "Note to the customer", "type": "textarea"},
+        {"label": "Send me a copy", "type": "boolean"}])
 
 
 RECEIVER = "http://127.0.0.1:8799"
@@ -123,6 +132,16 @@ def main() -> None:
             page.wait_for_selector("#log-list .msg >> nth=5")
             page.wait_for_timeout(400)
             page.screenshot(path=str(out / f"log{suffix}.png"))
+            page.keyboard.press("Escape")
+            # What a button asks before its click (values of the record: none without a CRM here).
+            page.click('.btn-row[data-label="Draft quote"] [data-role="press"]')
+            page.wait_for_selector("#ask[open] .ask-field")
+            page.fill("#ask-send_to", "ap@globex.example")
+            page.check('input[name="products"][value="Licences"]')
+            page.set_viewport_size({"width": 1040, "height": 860})
+            page.evaluate("document.querySelector('.ask-fields').scrollTop = 0")
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(out / f"ask{suffix}.png"))
             page.close()
         receiver()
         page = browser.new_page(viewport={"width": 1040, "height": 860}, device_scale_factor=1)
@@ -169,6 +188,15 @@ def crm(base: str) -> None:
         page.wait_for_timeout(12000)
         frame.locator("a.btn-open").wait_for(timeout=20000)
         page.locator("#crm-panel").screenshot(path=str(out / "redirect-narrow.png"))
+        page.close()
+        # ... the demo's Send quote, asking with the pretend deal's values, ...
+        page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=1)
+        page.goto(f"{base}/demo/crm/?deal=42")
+        frame = page.frame_locator("#crm-panel")
+        frame.get_by_role("button", name="Send quote", exact=True).click()
+        frame.locator("#ask[open] .ask-field").first.wait_for()
+        page.wait_for_timeout(600)
+        page.locator("#crm-panel").screenshot(path=str(out / "ask-crm-narrow.png"))
         page.close()
         # ... and the demo CRM's list of deals, two ticked, the list button's answer.
         page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=1)
