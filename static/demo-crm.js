@@ -89,6 +89,11 @@
       const query = new URLSearchParams(window.location.search);
       query.set("deal", String(args.id));
       window.location.search = query.toString(); // the CRM's own page of that deal
+    } else if (payload.command === "show_confirmation" && typeof args.title === "string") {
+      // Pipedrive shows its own dialog; the demo uses the browser's (plain text only either way).
+      const confirmed = window.confirm(args.title + (args.description ? "\n\n" + args.description : ""));
+      note("confirmation " + (confirmed ? "accepted" : "cancelled"), { kind: "confirmation", confirmed: confirmed });
+      port.postMessage({ data: { confirmed: confirmed } });
     } else if (payload.command === "show_snackbar" && typeof args.message === "string") {
       port.postMessage({ data: {} });
       showSnackbar(args.message);

@@ -365,3 +365,27 @@ def test_a_long_message_makes_a_snackbar_of_at_most_100_characters(
                        received(page, "command", "show_snackbar"))
     text = shown[1]["args"]["message"]
     assert len(text) == 100 and text.startswith("Create invoice: Sent to accounting: yyy") and text.endswith("…")
+
+
+def test_inside_pipedrive_the_confirmation_is_pipedrives_own(
+    crm: Member, host: Host, automation: Automation, context: Any, app_url: str
+) -> None:
+    host.company = crm.company
+    Button.objects.filter(company=crm.company).update(confirm=True, confirm_text="Draft the invoice now?")
+    page = context.new_page()
+    page.goto(f"http://localhost:{HOST_PORT}/pipedrive")
+    press = page.frame_locator("#crm-panel").get_by_role("button", name="Create invoice", exact=True)
+    press.wait_for()
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    press.click()
+    page.wait_for_timeout(2000)  # a plain wait: the host's dialog holds its page's scripts until answered
+    assert asked == ["Draft the invoice now?"]
+    assert received(page, "command", "show_confirmation")[0]["args"]["title"] == "Draft the invoice now?"
+    assert automation.payloads == []  # cancelled: nothing sent
+    assert page.frame_locator("#crm-panel").locator("#ask").evaluate("n => n.open") is False  # no second ask
+    page.once("dialog", lambda dialog: dialog.accept())
+    press.click()
+    page.wait_for_timeout(2000)
+    wait_until(lambda: automation.payloads)
+    page.frame_locator("#crm-panel").locator(".btn-status", has_text="Invoice drafted").wait_for()
