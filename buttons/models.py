@@ -94,7 +94,7 @@ class Button(models.Model):
     )
     confirm_text = models.CharField(
         "confirmation question", max_length=200, blank=True,
-        help_text='What the confirmation asks; empty: "Run <label>?"',
+        help_text='What the confirmation asks; empty: "Run" and the button\'s label, as in "Run Create invoice?".',
     )
     # Custom webhook headers (buttons.headers): confidential values only encrypted, never shown again.
     headers = models.JSONField("custom headers", default=list, blank=True)

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='button',
             name='confirm_text',
-            field=models.CharField(blank=True, help_text='What the confirmation asks; empty: "Run <label>?"', max_length=200, verbose_name='confirmation question'),
+            field=models.CharField(blank=True, help_text='What the confirmation asks; empty: "Run" and the button\'s label, as in "Run Create invoice?".', max_length=200, verbose_name='confirmation question'),
         ),
         migrations.AddField(
             model_name='button',

@@ -104,3 +104,15 @@ def test_the_local_mode_does_load_the_demo() -> None:
     # The check above can fail: the same imports in the local mode bring the demo in.
     assert "demo.tasks" in modules_imported("worker", local=True)
     assert "demo.automation" in modules_imported("web", local=True)
+
+
+def test_every_model_change_has_its_migration(db: None) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    try:
+        call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    except SystemExit:
+        raise AssertionError(f"A model changed without a migration:\n{out.getvalue()}") from None
