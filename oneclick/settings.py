@@ -459,6 +459,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # A button's kind (webhook, link) and a field's kind (record, input) are two enums, each named.
+    "ENUM_NAME_OVERRIDES": {"ButtonKindEnum": "buttons.models.KINDS", "FieldKindEnum": "buttons.fields.KINDS",
+                            "FieldTypeEnum": "buttons.fields.TYPES"},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "oneclick.schema.add_error_responses",
                             "oneclick.schema.canonical_paths"],
 }
