@@ -27,6 +27,7 @@ from accounts.models import Member
 from buttons.models import Button, ClickEvent
 from core.secrets import EMBED_SECRET_PREFIX, secret_key_bytes
 from testing.browser import CHROMIUM, app_on_test_database, chromium, free_port, orm_beside_playwright
+from testing.hooks import JsonHook
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -107,34 +108,9 @@ class Host:
         self.server.server_close()
 
 
-class Automation:
+def drafting_hook() -> JsonHook:
     """The button's webhook receiver: records each payload and answers with a message."""
-
-    def __init__(self) -> None:
-        self.payloads: list[dict[str, Any]] = []
-        automation = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                automation.payloads.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                data = json.dumps({"message_type": "success", "message": "Invoice <b>drafted</b>"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    return JsonHook(lambda _: {"message_type": "success", "message": "Invoice <b>drafted</b>"})
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -160,14 +136,14 @@ def host(app_url: str) -> Iterator[Host]:
 
 
 @pytest.fixture
-def automation() -> Iterator[Automation]:
-    instance = Automation()
+def automation() -> Iterator[JsonHook]:
+    instance = drafting_hook()
     yield instance
     instance.close()
 
 
 @pytest.fixture
-def crm(db: None, automation: Automation) -> Member:
+def crm(db: None, automation: JsonHook) -> Member:
     create_member("alice", "pw-alice-123", COMPANY, company_name="Acme", user_external_id="1108047", is_admin=True)
     member = create_member("bob", "pw-bob-123", COMPANY, user_external_id=USER)
     company = member.company
@@ -224,7 +200,7 @@ def post_message(app: str, event_id: str, text: str) -> None:
         assert response.status == 201
 
 
-def test_pipedrive_panel_in_a_foreign_frame(crm: Member, host: Host, automation: Automation, context: Any,
+def test_pipedrive_panel_in_a_foreign_frame(crm: Member, host: Host, automation: JsonHook, context: Any,
                                             app_url: str) -> None:
     host.company = crm.company
     page = context.new_page()
@@ -279,7 +255,7 @@ def test_pipedrive_panel_in_a_foreign_frame(crm: Member, host: Host, automation:
     assert [c for c in context.cookies() if "127.0.0.1" in c["domain"]] == []
 
 
-def test_signed_embed_in_a_listed_origin_only(crm: Member, host: Host, automation: Automation, context: Any,
+def test_signed_embed_in_a_listed_origin_only(crm: Member, host: Host, automation: JsonHook, context: Any,
                                              app_url: str) -> None:
     host.company = crm.company
     page = context.new_page()
@@ -325,7 +301,7 @@ def test_a_refused_pipedrive_panel_still_initializes_so_pipedrive_shows_its_sent
 
 
 def test_inside_pipedrive_a_message_of_ones_own_click_is_a_snackbar(
-    crm: Member, host: Host, automation: Automation, context: Any, app_url: str
+    crm: Member, host: Host, automation: JsonHook, context: Any, app_url: str
 ) -> None:
     host.company = crm.company
     page = context.new_page()
@@ -351,7 +327,7 @@ def test_inside_pipedrive_a_message_of_ones_own_click_is_a_snackbar(
 
 
 def test_a_long_message_makes_a_snackbar_of_at_most_100_characters(
-    crm: Member, host: Host, automation: Automation, context: Any, app_url: str
+    crm: Member, host: Host, automation: JsonHook, context: Any, app_url: str
 ) -> None:
     host.company = crm.company
     page = context.new_page()
@@ -368,7 +344,7 @@ def test_a_long_message_makes_a_snackbar_of_at_most_100_characters(
 
 
 def test_inside_pipedrive_the_confirmation_is_pipedrives_own(
-    crm: Member, host: Host, automation: Automation, context: Any, app_url: str
+    crm: Member, host: Host, automation: JsonHook, context: Any, app_url: str
 ) -> None:
     host.company = crm.company
     Button.objects.filter(company=crm.company).update(confirm=True, confirm_text="Draft the invoice now?")

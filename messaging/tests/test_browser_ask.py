@@ -3,11 +3,8 @@ nothing and gives the focus back; a refused input's sentence beside it; a confir
 
 from __future__ import annotations
 
-import json
 import os
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +14,7 @@ from django.db import connections
 from accounts.models import Member
 from buttons.models import Button, ClickEvent
 from testing.browser import CHROMIUM, app_on_test_database, chromium, log_in, orm_beside_playwright
+from testing.hooks import JsonHook
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -35,30 +33,6 @@ FIELDS = [
     {"label": "Note", "type": "textarea"},
     {"label": "Send me a copy", "type": "boolean"},
 ]
-
-
-class Receiver:
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                receiver.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                data = b'{"message": "Quote sent", "message_type": "success"}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -81,11 +55,10 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    instance = Receiver()
+def receiver() -> Iterator[JsonHook]:
+    instance = JsonHook(lambda _: {"message": "Quote sent", "message_type": "success"})
     yield instance
-    instance.server.shutdown()
-    instance.server.server_close()
+    instance.close()
 
 
 def button_with(member: Member, url: str, **values: Any) -> Button:
@@ -112,7 +85,7 @@ def focused(page: Any) -> str:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_form_is_filled_with_the_keyboard_only(
-    app_url: str, browser: Any, admin_member: Member, receiver: Receiver, scheme: str
+    app_url: str, browser: Any, admin_member: Member, receiver: JsonHook, scheme: str
 ) -> None:
     button_with(admin_member, receiver.url, fields=FIELDS)
     page = browser.new_page(color_scheme=scheme)
@@ -141,13 +114,13 @@ def test_the_form_is_filled_with_the_keyboard_only(
     error.wait_for()
     assert "must be an e-mail address" in error.inner_text()
     assert page.locator("#ask-send_to").get_attribute("aria-invalid") == "true"
-    assert focused(page) == "send_to" and receiver.bodies == []
+    assert focused(page) == "send_to" and receiver.payloads == []
     page.keyboard.press("Control+A")
     page.keyboard.type("ap@globex.example")
     page.keyboard.press("Enter")  # submits the form
     page.locator("#ask").wait_for(state="hidden")
     page.locator('.btn-row[data-label="Send quote"] .btn-status', has_text="Quote sent").wait_for()
-    assert receiver.bodies[0]["fields"] == {
+    assert receiver.payloads[0]["fields"] == {
         "valid_until": "2026-02-28", "discount": 12.5, "send_to": "ap@globex.example", "language": "English",
         "products": ["Licences"], "note": "Thanks!", "send_me_a_copy": True}
     contrast = page.evaluate("""() => {
@@ -159,7 +132,7 @@ def test_the_form_is_filled_with_the_keyboard_only(
 
 
 def test_escape_sends_nothing_and_the_focus_goes_back(
-    app_url: str, browser: Any, admin_member: Member, receiver: Receiver
+    app_url: str, browser: Any, admin_member: Member, receiver: JsonHook
 ) -> None:
     button_with(admin_member, receiver.url, fields=FIELDS[:1])
     page = browser.new_page()
@@ -172,12 +145,12 @@ def test_escape_sends_nothing_and_the_focus_goes_back(
     assert page.evaluate("document.activeElement.dataset.role") == "press"
     assert press.get_attribute("aria-busy") is None
     page.wait_for_timeout(500)
-    assert receiver.bodies == [] and not ClickEvent.objects.exists()
+    assert receiver.payloads == [] and not ClickEvent.objects.exists()
     page.close()
 
 
 def test_a_confirmation_comes_before_the_click(
-    app_url: str, browser: Any, admin_member: Member, receiver: Receiver
+    app_url: str, browser: Any, admin_member: Member, receiver: JsonHook
 ) -> None:
     button_with(admin_member, receiver.url, confirm=True, confirm_text="Send the quote to the customer?")
     page = browser.new_page()
@@ -187,9 +160,9 @@ def test_a_confirmation_comes_before_the_click(
     page.locator("#ask[open] .ask-title", has_text="Send the quote to the customer?").wait_for()
     page.locator("#ask").get_by_role("button", name="Cancel", exact=True).click()
     page.wait_for_timeout(300)
-    assert receiver.bodies == []
+    assert receiver.payloads == []
     press.click()
     page.locator("#ask[open]").get_by_role("button", name="Run", exact=True).click()
     page.locator('.btn-row[data-label="Send quote"] .btn-status', has_text="Quote sent").wait_for()
-    assert len(receiver.bodies) == 1 and receiver.bodies[0]["fields"] is None
+    assert len(receiver.payloads) == 1 and receiver.payloads[0]["fields"] is None
     page.close()

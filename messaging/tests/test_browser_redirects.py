@@ -16,7 +16,6 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from testing.browser import (
     log_in,
     orm_beside_playwright,
 )
+from testing.hooks import JsonHook
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -49,49 +49,23 @@ PIPEDRIVE_SECRET = "browser-test-pipedrive-jwt-secret-0123456789abcdef"
 LATE_SECONDS = 7  # past Chromium's ~5 s of user activation
 
 
-class Automation:
-    """A webhook receiver on 127.0.0.1: answers with a redirect at once ("now"), or answers and posts the
-    redirect as a custom message LATE_SECONDS after the click ("late"). Its GET pages are where they lead."""
+class Automation(JsonHook):
+    """Answers with a redirect at once ("now"), or answers and posts the redirect as a custom message
+    LATE_SECONDS after the click ("late"), or answers a list click with its selection ("list")."""
 
     def __init__(self) -> None:
+        super().__init__(self.respond)
         self.app = ""
         self.mode = "now"
-        self.target = ""
-        self.payloads: list[dict[str, Any]] = []
-        automation = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-                automation.payloads.append(body)
-                if automation.mode == "list":
-                    self._send(json.dumps({"message": f"Exporting {body['selectedIds']}"}))
-                    return
-                if automation.mode == "now":
-                    self._send(json.dumps({"message": "Invoice ready", "redirect_url": automation.target}))
-                    return
-                self._send(json.dumps({"message": "Working on it"}))
-                threading.Thread(target=automation.late, args=(body["event_id"],), daemon=True).start()
-
-            def do_GET(self) -> None:
-                self._send("<!doctype html><title>Landed</title><p>Landed</p>", "text/html")
-
-            def _send(self, text: str, content_type: str = "application/json") -> None:
-                data = text.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.target = f"{self.base}/invoices/INV-7"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def respond(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self.mode == "list":
+            return {"message": f"Exporting {body['selectedIds']}"}
+        if self.mode == "now":
+            return {"message": "Invoice ready", "redirect_url": self.target}
+        threading.Thread(target=self.late, args=(body["event_id"],), daemon=True).start()
+        return {"message": "Working on it"}
 
     def late(self, event_id: str) -> None:
         time.sleep(LATE_SECONDS)
@@ -99,10 +73,6 @@ class Automation:
             f"{self.app}/api/trigger-message", headers={"Content-Type": "application/json"},
             data=json.dumps({"event_id": event_id, "redirect_url": self.target}).encode())
         urllib.request.urlopen(request, timeout=10).close()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module", autouse=True)
