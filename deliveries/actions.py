@@ -95,13 +95,19 @@ def asked_fields(button: Button, member: Member, click: ClickRequest, object_id:
         inputs = fields.clean_inputs(definitions, click.fields)
     except fields.FieldError as exc:
         raise ClickRefused(str(exc), 400, exc.key) from None
-    record: dict[str, Any] = {}
-    if fields.needs_record(definitions) and object_id != LIST_OBJECT_ID:
-        try:
-            record = record_values(RecordContext(member, click.resource, object_id, click.claims))
-        except RecordUnavailable as exc:
-            raise ClickRefused(str(exc), 503) from None
+    record = _record(definitions, RecordContext(member, click.resource, object_id, click.claims))
     return fields.webhook_fields(definitions, inputs, record)
+
+
+def _record(definitions: list[dict[str, Any]], context: RecordContext) -> dict[str, Any]:
+    """The record's values when a definition shows one ({} for a list, which is no record); the CRM
+    being unreachable is a 503 with its sentence."""
+    if not fields.needs_record(definitions) or context.object_id == LIST_OBJECT_ID:
+        return {}
+    try:
+        return record_values(context)
+    except RecordUnavailable as exc:
+        raise ClickRefused(str(exc), 503) from None
 
 
 def button_form(user: AbstractBaseUser, identifier: object, resource: str, object_id: str,
@@ -115,12 +121,7 @@ def button_form(user: AbstractBaseUser, identifier: object, resource: str, objec
     if resource != button.resource:
         raise ClickRefused(f"This button is for {button.resource} records, not {resource}.", 400)
     definitions = button.fields or []
-    record: dict[str, Any] = {}
-    if fields.needs_record(definitions) and object_id != LIST_OBJECT_ID:
-        try:
-            record = record_values(RecordContext(member, resource, object_id, claims))
-        except RecordUnavailable as exc:
-            raise ClickRefused(str(exc), 503) from None
+    record = _record(definitions, RecordContext(member, resource, object_id, claims))
     shown = [{"key": d["key"], "label": d["label"], "kind": d["kind"], "type": d["type"], "required": d["required"],
               "options": d["options"], "value": record.get(d["source"]) if d["kind"] == "record" else None}
              for d in definitions]
