@@ -516,6 +516,7 @@
       const onClose = function () { done(null); }; // Escape, or Cancel
       const onSubmit = async function (event) {
         event.preventDefault();
+        lastGesture = Date.now(); // Run is the gesture a redirect's tab opens from
         const values = collect(form.fields);
         const submit = askForm.querySelector('[type="submit"]');
         submit.disabled = true;
