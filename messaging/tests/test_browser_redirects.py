@@ -189,6 +189,8 @@ def test_inside_the_demo_crm_frame_the_tab_opens_too(browser: Any, app_url: str,
     opened.value.wait_for_url(automation.target)
     no_blank_tabs(browser)
 
+    if host == "pipedrive":
+        return  # the late case is the same code in both frames: once is enough (it waits 10 s)
     automation.mode = "late"  # and a late one: offered in the frame, opened by a press
     opened.value.close()
     row(frame, demo.label).locator('[data-role="press"]').click()
