@@ -95,6 +95,7 @@ class Hub:
         self._ticker: asyncio.Task[None] | None = None
         self._subscribed: dict[str, asyncio.Future[None]] = {}  # channel -> its SUBSCRIBE answered
         self._connected = asyncio.Event()
+        self._wanted = asyncio.Event()  # some stream listens: the reader has something to read
         self._lock = asyncio.Lock()  # one (re)connection at a time
         self.reconnections = 0
 
@@ -108,6 +109,7 @@ class Hub:
         fresh = [channel for channel in listener.channels if channel not in self.listeners]
         for channel in listener.channels:
             self.listeners.setdefault(channel, set()).add(listener)
+        self._wanted.set()
         try:
             await self._subscribe(fresh, listener.channels)
             yield listener
@@ -201,7 +203,12 @@ class Hub:
                 if not self._connected.is_set():
                     await self._reconnect()
                 if not self._pubsub.subscribed:
-                    await asyncio.sleep(0.05)  # nothing to read yet: redis-py reads only once subscribed
+                    # Nothing to read (redis-py reads only once subscribed): sleep until a stream comes,
+                    # then give its SUBSCRIBE a moment to be sent.
+                    if not self.listeners:
+                        self._wanted.clear()
+                        await self._wanted.wait()
+                    await asyncio.sleep(0.01)
                     continue
                 message = await self._pubsub.get_message(timeout=None)
             except asyncio.CancelledError:
