@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from accounts.access import grant_company_admin_permissions
-from accounts.models import Company, Member
+from accounts.models import Company, Group, Member
 from core.secrets import generate_embed_secret
 
 # --- Bootstrapping --------------------------------------------------------------------------------
@@ -81,3 +81,24 @@ def rotate_embed_secret(company: Company) -> str:
     company.embed_secret = generate_embed_secret()
     company.save(update_fields=["embed_secret"])
     return company.embed_secret
+
+
+def group_members(company_id: int, user_ids: list[str]) -> list[Member]:
+    """The members a group lists by their CRM user ids; ValueError naming the first id that is not an
+    active member of the company."""
+    found = {m.external_id: m for m in Member.objects.filter(company_id=company_id, external_id__in=user_ids)}
+    for user_id in user_ids:
+        if user_id not in found:
+            raise ValueError(f"User {user_id[:64]} is not a member of this company.")
+    return [found[user_id] for user_id in dict.fromkeys(user_ids)]
+
+
+@transaction.atomic
+def save_group(company_id: int, name: str, user_ids: list[str], group: Group | None = None) -> Group:
+    """Create or change a group: its name (unique in the company) and its members (CRM user ids)."""
+    members = group_members(company_id, user_ids)
+    group = group or Group(company_id=company_id)
+    group.name = name
+    group.save()
+    group.members.set(members)
+    return group

@@ -24,7 +24,7 @@ from accounts.access import (
     may_use_admin,
     revoke_company_admin_permissions,
 )
-from accounts.models import Company, Member
+from accounts.models import Company, Group, Member
 from core.secrets import generate_embed_secret, mask_secret
 
 
@@ -231,3 +231,75 @@ class MemberAdmin(CompanyScopedAdmin):
             grant_company_admin_permissions(user)
         elif not user.is_superuser:
             revoke_company_admin_permissions(user)
+
+
+class GroupAdminForm(forms.ModelForm):
+    company_id: int | None = None  # the admin's company (GroupAdmin.get_form): names are unique in it
+
+    class Meta:
+        model = Group
+        fields = ("name", "members")
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        company = self.cleaned_data.get("company")  # a superuser names the company
+        company_id = self.company_id if self.company_id is not None else (
+            company.pk if company is not None else self.instance.company_id)
+        if Group.objects.filter(company_id=company_id, name__iexact=name).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(f"The company already has a group named {name}.")
+        return name
+
+
+@admin.register(Group)
+class GroupAdmin(CompanyScopedAdmin):
+    """Company admins name groups of their members (a button can be limited to groups)."""
+
+    form = GroupAdminForm
+    list_display = ("name", "size")
+    search_fields = ("name",)
+    filter_horizontal = ("members",)
+    fields = ("name", "members")
+
+    def get_fields(self, request: HttpRequest, obj: Group | None = None) -> Any:
+        return ("company", *self.fields) if request.user.is_superuser else self.fields
+
+    # Any company admin manages the company's groups: no separate Django permission to hand out.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return may_use_admin(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return may_use_admin(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return may_use_admin(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return may_use_admin(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return may_use_admin(request)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(size_=Count("members"))
+
+    @admin.display(description="members", ordering="size_")
+    def size(self, obj: Group) -> int:
+        return obj.size_
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "members":  # only the admin's own company's members can be chosen
+            members = Member.objects.select_related("user").filter(is_active=True)
+            company_id = admin_company_of(request)
+            kwargs["queryset"] = members if company_id is None else members.filter(company_id=company_id)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_form(self, request: HttpRequest, obj: Group | None = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        form.company_id = admin_company_of(request)
+        return form
+
+    def save_model(self, request: HttpRequest, obj: Group, form: object, change: bool) -> None:
+        company_id = admin_company_of(request)
+        if company_id is not None:
+            obj.company_id = company_id
+        super().save_model(request, obj, form, change)

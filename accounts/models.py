@@ -94,3 +94,18 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.company}"
+
+
+class Group(models.Model):
+    """A company's group of members, for a button's visibility (DESIGN "Buttons only where they belong")."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="groups")
+    name = models.CharField(max_length=100)
+    members = models.ManyToManyField(Member, related_name="groups", blank=True)
+
+    class Meta:
+        ordering = ("name", "id")
+        constraints = [models.UniqueConstraint(fields=("company", "name"), name="group_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name

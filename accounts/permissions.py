@@ -6,7 +6,7 @@ from accounts.access import is_company_admin
 
 
 class IsCompanyAdmin(BasePermission):
-    message = "Only company admins can manage buttons."
+    message = "Only company admins can manage buttons and groups."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return is_company_admin(request.user)

@@ -8,13 +8,19 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
+from django.db.models import QuerySet
 from django.forms import Form
 from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from rest_framework import viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.settings import api_settings
 
+from accounts.access import member_for, scoped
+from accounts.models import Group
+from accounts.permissions import IsCompanyAdmin
+from accounts.serializers import GroupSerializer
 from core.throttling import AddressThrottle
 
 TOO_MANY = "Too many sign-in attempts from your address; please wait a minute and try again."
@@ -68,3 +74,20 @@ def throttled_admin_login(login: Callable[..., HttpResponse]) -> Callable[..., H
         return TemplateResponse(request, "admin/login.html", context, status=429)
 
     return view
+
+
+class GroupViewSet(viewsets.ModelViewSet):
+    """Company admins manage their company's groups of members (/api/groups/); another company's group is
+    a 404 like any unknown one."""
+
+    serializer_class = GroupSerializer
+    permission_classes = [IsCompanyAdmin]
+
+    def get_queryset(self) -> QuerySet[Group]:
+        return scoped(Group.objects.prefetch_related("members"), self.request.user).order_by("name", "id")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if self.request.user.is_authenticated:
+            context["company_id"] = member_for(self.request.user).company_id
+        return context

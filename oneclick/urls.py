@@ -34,6 +34,7 @@ handler500 = "core.errors.server_error"
 
 router = SimpleRouter(trailing_slash="/?")
 router.register("buttons", button_views.ButtonViewSet, basename="button")
+router.register("groups", accounts_views.GroupViewSet, basename="group")
 
 def admin_shortcut(request: HttpRequest, content_type_id: int, object_id: str) -> HttpResponse:
     """The admin's "view on site" redirect, where an id that cannot be one (not a UUID for a click
