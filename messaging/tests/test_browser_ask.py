@@ -166,3 +166,31 @@ def test_a_confirmation_comes_before_the_click(
     page.locator('.btn-row[data-label="Send quote"] .btn-status', has_text="Quote sent").wait_for()
     assert len(receiver.payloads) == 1 and receiver.payloads[0]["fields"] is None
     page.close()
+
+
+def test_the_admin_edits_fields_as_rows_with_a_preview(app_url: str, browser: Any, admin_member: Member) -> None:
+    button = button_with(admin_member, "http://hooks.example.test/quote",
+                         fields=[{"label": "Deal", "kind": "record", "source": "title"}])
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    log_in(page, app_url, "alice", "pw-alice-123", f"/admin/buttons/button/{button.pk}/change/")
+    editor = page.locator(".oneclick-fields")
+    assert page.locator("textarea[data-fields-editor]").is_hidden()  # the rows stand for the JSON
+    editor.get_by_role("button", name="Add a field").click()
+    row = editor.locator(".oneclick-field-row").nth(1)
+    row.get_by_label("Label", exact=True).fill("Currency")
+    row.get_by_label("Type").select_option("select")
+    row.get_by_label("Options, one per line").fill("EUR\nUSD")
+    row.get_by_label("Required").check()
+    preview = editor.locator(".oneclick-preview")
+    assert "Currency *" in preview.inner_text() and preview.locator("select option").count() == 2
+    row.get_by_role("button", name="Move up: Currency").click()  # reordered: Currency first
+    assert editor.locator(".oneclick-field-row").first.get_by_label("Label", exact=True).input_value() == "Currency"
+    page.get_by_role("button", name="Save and continue editing").click()
+    page.wait_for_load_state()
+    button.refresh_from_db()
+    assert [(f["key"], f["type"], f["required"], f["options"]) for f in button.fields] == [
+        ("currency", "select", True, ["EUR", "USD"]), ("deal", None, False, [])]
+    assert problems == []
+    page.close()
