@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from core.crypto import EncryptedTextField
 from core.secrets import EMBED_SECRET_PREFIX, secret_key_bytes
 
 
@@ -23,7 +24,7 @@ class Company(models.Model):
                   "automation's redirect to a deal, person or organization there opens inside Pipedrive.")
     # The signed embed for other CRMs (crm.tokens): the key hosts sign the panel's token with,
     # and the origins that may frame the panel.
-    embed_secret = models.CharField(max_length=120, blank=True, default="")
+    embed_secret = EncryptedTextField(blank=True, default="")  # stored encrypted (core.crypto)
     embed_origins = models.TextField(
         "allowed origins", blank=True, default="",
         help_text="Pages that may show the OneClick panel in a frame, one origin per line, for example "

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Company
 from buttons.fields import FieldError, clean_definitions
+from core.crypto import EncryptedTextField
 from core.destinations import check_destination
 from core.secrets import secret_key_bytes
 
@@ -76,8 +77,7 @@ class Button(models.Model):
         help_text="The user needs to see all messages before the button can be clicked again. With public "
         "messages this only applies to the user who clicked the button.",
     )
-    signing_secret = models.CharField(
-        max_length=120,
+    signing_secret = EncryptedTextField(
         blank=True,
         help_text="Optional Standard Webhooks secret (whsec_...). When set, every webhook carries "
         "webhook-id, webhook-timestamp and webhook-signature headers.",
