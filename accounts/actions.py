@@ -83,6 +83,11 @@ def rotate_embed_secret(company: Company) -> str:
     return company.embed_secret
 
 
+def group_name_taken(company_id: int | None, name: str, group_pk: int | None = None) -> bool:
+    """Whether the company already has another group of this name (case aside)."""
+    return Group.objects.filter(company_id=company_id, name__iexact=name).exclude(pk=group_pk).exists()
+
+
 def group_members(company_id: int, user_ids: list[str]) -> list[Member]:
     """The members a group lists by their CRM user ids; ValueError naming the first id that is not an
     active member of the company."""

@@ -24,6 +24,7 @@ from accounts.access import (
     may_use_admin,
     revoke_company_admin_permissions,
 )
+from accounts.actions import group_name_taken
 from accounts.models import Company, Group, Member
 from core.secrets import generate_embed_secret, mask_secret
 
@@ -245,7 +246,7 @@ class GroupAdminForm(forms.ModelForm):
         company = self.cleaned_data.get("company")  # a superuser names the company
         company_id = self.company_id if self.company_id is not None else (
             company.pk if company is not None else self.instance.company_id)
-        if Group.objects.filter(company_id=company_id, name__iexact=name).exclude(pk=self.instance.pk).exists():
+        if group_name_taken(company_id, name, self.instance.pk):
             raise forms.ValidationError(f"The company already has a group named {name}.")
         return name
 

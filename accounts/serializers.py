@@ -29,10 +29,7 @@ class GroupSerializer(serializers.ModelSerializer):
         company_id = self.context["company_id"]
         if not name:
             raise serializers.ValidationError("A group needs a name.")
-        taken = Group.objects.filter(company_id=company_id, name__iexact=name)
-        if self.instance is not None:
-            taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
+        if actions.group_name_taken(company_id, name, self.instance.pk if self.instance else None):
             raise serializers.ValidationError(f"The company already has a group named {name}.")
         return name
 

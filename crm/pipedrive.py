@@ -48,7 +48,8 @@ def is_client(username: str, password: str) -> bool:
     return same_id and same_secret
 
 
-def _json(response: requests.Response) -> dict[str, Any]:
+def json_object(response: requests.Response) -> dict[str, Any]:
+    """Pipedrive's answer as a JSON object ({} for anything else)."""
     try:
         data = response.json()
     except ValueError:
@@ -67,7 +68,7 @@ def exchange_code(code: str) -> dict[str, Any]:
         )
     except requests.RequestException:
         raise PipedriveError("Pipedrive could not be reached to finish the installation. Try again.", 503) from None
-    data = _json(response)
+    data = json_object(response)
     if response.status_code != 200 or not isinstance(data.get("access_token"), str):
         raise PipedriveError(
             "Pipedrive did not accept this installation link (it may have been used already or expired). "
@@ -93,7 +94,7 @@ def current_user(token_answer: dict[str, Any]) -> dict[str, Any]:
                                 headers={"Authorization": f"Bearer {token_answer['access_token']}"})
     except requests.RequestException:
         raise PipedriveError("Pipedrive could not be reached to finish the installation. Try again.", 503) from None
-    data = _json(response).get("data")
+    data = json_object(response).get("data")
     if response.status_code != 200 or not isinstance(data, dict):
         raise PipedriveError("Pipedrive did not tell who is installing OneClick. Start the installation again.", 502)
     user_id, company_id = crm_id(data.get("id")), crm_id(data.get("company_id"))

@@ -24,6 +24,7 @@ from django.utils import timezone
 from buttons.sources import RecordContext, RecordUnavailable
 from core.logs import events
 from crm.models import PipedriveConnection
+from crm.pipedrive import json_object
 
 BUDGET_SECONDS = 3.0  # what one form or click may spend asking Pipedrive, retries included
 RECORD_CACHE_SECONDS = 60
@@ -107,7 +108,7 @@ def refresh(connection: PipedriveConnection, deadline: float) -> PipedriveConnec
         except requests.RequestException:
             raise RecordUnavailable("Pipedrive could not be reached to renew OneClick's access; try again in a "
                                     "moment.") from None
-        answer = _json(response)
+        answer = json_object(response)
         if response.status_code != 200 or not isinstance(answer.get("access_token"), str):
             events.warning("crm_refresh_refused", company=locked.company_id, status=response.status_code)
             raise RecordUnavailable(REFUSED)
@@ -126,14 +127,6 @@ def _retry_after(response: requests.Response) -> float | None:
     return seconds if 0 <= seconds <= 60 else None
 
 
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _data(response: requests.Response) -> dict[str, Any] | None:
-    data = _json(response).get("data")
+    data = json_object(response).get("data")
     return data if isinstance(data, dict) else None
