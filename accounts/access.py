@@ -8,6 +8,7 @@ Another company's object is simply not found (a 404), never "forbidden", so ids 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -71,30 +72,44 @@ def installed_company(external_id: str) -> Company | None:
 ACCESS_SALT = "oneclick.embed-access"
 
 
+@dataclass(frozen=True)
+class RecordClaims:
+    """What the page's CRM vouched for about the record the panel shows (a signed embed's token)."""
+
+    values: dict[str, Any] | None = None  # its `record` claim: the host's field values
+    pipeline: str | None = None  # its `pipelineId` and `stageId` claims
+    stage: str | None = None
+    # A signed embed's host speaks for the record: where it says nothing, nothing is fetched.
+    signed: bool = False
+
+
 def issue_access(member: Member, record: tuple[str, str] | None = None,
-                 values: dict[str, Any] | None = None) -> tuple[str, int]:
+                 claims: RecordClaims | None = None) -> tuple[str, int]:
     """A bearer credential for the member's embedded panel, and how many seconds it lasts. A signed
-    embed's host may vouch for the record's values (its `record` claim): they ride in the credential,
-    signed, for the forms and clicks of that one record."""
-    claims: dict[str, Any] = {"u": member.user_id, "m": member.pk}
-    if record is not None and values is not None:
-        claims["r"], claims["v"] = f"{record[0]}:{record[1]}", values
-    token = signing.dumps(claims, salt=ACCESS_SALT, compress=True)
+    embed's host may vouch for the record's values and its deal's pipeline and stage: they ride in the
+    credential, signed, for the panel, forms and clicks of that one record."""
+    payload: dict[str, Any] = {"u": member.user_id, "m": member.pk}
+    if record is not None and claims is not None:
+        payload["r"] = f"{record[0]}:{record[1]}"
+        payload["c"] = [claims.values, claims.pipeline, claims.stage, claims.signed]
+    token = signing.dumps(payload, salt=ACCESS_SALT, compress=True)
     return token, settings.EMBED_ACCESS_SECONDS
 
 
-def record_claims(token: object, resource: str, object_id: str) -> dict[str, Any] | None:
-    """The record values a bearer credential carries for this record (None: it carries none)."""
+def record_claims(token: object, resource: str, object_id: str) -> RecordClaims | None:
+    """What a bearer credential carries for this record (None: it carries nothing for it)."""
     if not isinstance(token, str):
         return None
     try:
-        claims = signing.loads(token, salt=ACCESS_SALT, max_age=settings.EMBED_ACCESS_SECONDS)
+        payload = signing.loads(token, salt=ACCESS_SALT, max_age=settings.EMBED_ACCESS_SECONDS)
     except signing.BadSignature:
         return None
-    if not isinstance(claims, dict) or claims.get("r") != f"{resource}:{object_id}":
+    if not isinstance(payload, dict) or payload.get("r") != f"{resource}:{object_id}":
         return None
-    values = claims.get("v")
-    return values if isinstance(values, dict) else None
+    match payload.get("c"):
+        case [dict() | None as values, str() | None as pipeline, str() | None as stage, bool() as signed]:
+            return RecordClaims(values, pipeline, stage, signed)
+    return None
 
 
 def user_for_access(token: str) -> AbstractBaseUser | None:

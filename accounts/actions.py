@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -107,3 +108,30 @@ def save_group(company_id: int, name: str, user_ids: list[str], group: Group | N
     group.save()
     group.members.set(members)
     return group
+
+
+# Who uses a group, registered by the apps above this one (buttons: the buttons it limits), so deleting a
+# group never silently widens a button's audience nor leaves it pointing at nothing.
+group_uses: list[Callable[[Group], list[str]]] = []
+
+
+class GroupInUse(Exception):
+    """A group still limits buttons; str() is the sentence."""
+
+
+def group_users(group: Group) -> list[str]:
+    return [label for uses in group_uses for label in uses(group)]
+
+
+def delete_group(group: Group) -> None:
+    users = group_users(group)
+    if users:
+        raise GroupInUse(in_use_sentence(group, users))
+    group.delete()
+
+
+def in_use_sentence(group: Group, labels: list[str]) -> str:
+    more = f" and {len(labels) - 5} more" if len(labels) > 5 else ""
+    shown = ", ".join(f'"{label}"' for label in labels[:5]) + more
+    return (f'The group "{group.name}" limits who sees {shown}: remove it from '
+            f'{"that button" if len(labels) == 1 else "those buttons"} first.')

@@ -24,7 +24,7 @@ from accounts.access import (
     may_use_admin,
     revoke_company_admin_permissions,
 )
-from accounts.actions import group_name_taken
+from accounts.actions import delete_group, group_name_taken, group_users
 from accounts.models import Company, Group, Member
 from core.secrets import generate_embed_secret, mask_secret
 
@@ -304,3 +304,19 @@ class GroupAdmin(CompanyScopedAdmin):
         if company_id is not None:
             obj.company_id = company_id
         super().save_model(request, obj, form, change)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # A group that limits buttons is not deleted (that would widen or empty their audience): the
+        # delete page lists those buttons the way Django lists protected objects, and offers no "Yes".
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        for group in objs:
+            protected.extend(f'Button "{label}": it is limited to the group "{group.name}"; remove the group '
+                             "from its visibility first" for label in group_users(group))
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request: HttpRequest, obj: Group) -> None:
+        delete_group(obj)  # GroupInUse if a button still names it (the page above refuses first)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for group in queryset:
+            delete_group(group)

@@ -13,10 +13,14 @@ from django.forms import Form
 from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from rest_framework import viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from accounts import actions
 from accounts.access import member_for, scoped
 from accounts.models import Group
 from accounts.permissions import IsCompanyAdmin
@@ -91,3 +95,12 @@ class GroupViewSet(viewsets.ModelViewSet):
         if self.request.user.is_authenticated:
             context["company_id"] = member_for(self.request.user).company_id
         return context
+
+    @extend_schema(responses={204: None, 404: OpenApiResponse(description="No such group in your company."),
+                              409: OpenApiResponse(description="The group still limits buttons; detail names them.")})
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            actions.delete_group(self.get_object())
+        except actions.GroupInUse as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -259,10 +259,10 @@ def fields(stack: harness.Stack, hooks: Receiver, seconds: float, rate: float) -
     if made.status != 201:
         raise RuntimeError(f"could not create the asking button: {made.status} {made.body}")
     access = stack.manage("shell", "--no-imports", "-c", (
-        "from accounts.models import Member; from accounts.access import issue_access; "
+        "from accounts.models import Member; from accounts.access import RecordClaims, issue_access; "
         "m = Member.objects.get(company__external_id='400001'); "
-        "print(issue_access(m, ('deal', '42'), {'title': '120 licences for Globex', 'value': 18400, "
-        "'stage_id': 3})[0])")).strip().splitlines()[-1]
+        "print(issue_access(m, ('deal', '42'), RecordClaims({'title': '120 licences for Globex', 'value': 18400, "
+        "'stage_id': 3}, signed=True))[0])")).strip().splitlines()[-1]
     clicker = Clicker(stack, company, button=made.body["identifier"], authorization=f"Bearer {access}",
                       fields=ASKED_INPUTS, record="42")
     asked = steady(stack, hooks, company, seconds, rate, clicker,

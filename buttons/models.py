@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Company
+from buttons import visibility as visibility_rules
 from buttons.fields import FieldError, clean_definitions
 from core.crypto import EncryptedTextField
 from core.destinations import check_destination
@@ -98,6 +99,12 @@ class Button(models.Model):
     )
     # Custom webhook headers (buttons.headers): confidential values only encrypted, never shown again.
     headers = models.JSONField("custom headers", default=list, blank=True)
+    # Where it shows (buttons.visibility): {"pipelines", "stages", "users", "groups"}, each empty for no limit.
+    visibility = models.JSONField(
+        "visibility", default=visibility_rules.empty, blank=True,
+        help_text="Show the button only on deals in these pipelines and stages, and only to these users or the "
+        "members of these groups. Empty: everywhere, to everyone.",
+    )
     messages_cleared_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -115,6 +122,7 @@ class Button(models.Model):
         # Stored as clean() leaves them (keys made, defaults filled), however the row was made: the click
         # reads them as they are. A malformed list fails here, loudly, rather than at a user's click.
         self.fields = clean_definitions(self.fields)
+        self.visibility = visibility_rules.clean_visibility(self.visibility, self.resource, self.view)
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
@@ -139,6 +147,10 @@ class Button(models.Model):
             self.fields = clean_definitions(self.fields)
         except FieldError as exc:
             errors["fields"] = str(exc)
+        try:
+            self.visibility = visibility_rules.clean_visibility(self.visibility, self.resource, self.view)
+        except visibility_rules.VisibilityError as exc:
+            errors["visibility"] = str(exc)
         if self.kind == "link" and self.headers:
             errors["headers"] = "A link button sends no webhook, so it has no headers."
         if self.kind == "link" and (self.fields or self.confirm):

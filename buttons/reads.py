@@ -1,4 +1,5 @@
-"""Buttons and click events a user may see: built on the access helper (accounts.access.scoped)."""
+"""Buttons and click events a user may see: built on the access helper (accounts.access.scoped), and,
+on a record, on the button's visibility rules (buttons.visibility.Viewer)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.http import Http404
 
-from accounts.access import scoped
+from accounts.access import RecordClaims, member_for, scoped
 from buttons.models import Button, ClickEvent
+from buttons.sources import RecordContext
+from buttons.visibility import NOT_AVAILABLE, Viewer
 
 
 def buttons_for(user: AbstractBaseUser) -> QuerySet[Button]:
@@ -26,6 +29,19 @@ def get_button(user: AbstractBaseUser, identifier: object) -> Button:
     if button is None:
         raise Http404("No such button.")
     return button
+
+
+def viewer_for(user: AbstractBaseUser, resource: str, object_id: str,
+               claims: RecordClaims | None = None) -> Viewer:
+    """The user on a record, as the visibility rules see them (claims: what the page's CRM vouched for)."""
+    member = member_for(user)
+    return Viewer(member, RecordContext(member, resource, object_id, claims))
+
+
+def check_shown(button: Button, viewer: Viewer) -> None:
+    """The form and the click of a button its rules hide on the viewer's record: a 404, NOT_AVAILABLE."""
+    if not viewer.sees(button):
+        raise Http404(NOT_AVAILABLE)
 
 
 def get_own_event(user: AbstractBaseUser, event_id: object) -> ClickEvent:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from buttons.models import LIST_OBJECT_ID, RESOURCES
+from core.ids import MAX_ID_LENGTH
 
 RESOURCE_NAMES = frozenset(name for name, _ in RESOURCES)
-MAX_OBJECT_ID_LENGTH = 64
+MAX_OBJECT_ID_LENGTH = MAX_ID_LENGTH
 OBJECT_ID_RULE = (
     f"object_id must be the record's id (1 to {MAX_OBJECT_ID_LENGTH} printable characters) or '{LIST_OBJECT_ID}'."
 )
@@ -21,18 +22,6 @@ OBJECT_ID_RULE = (
 def is_object_id(value: object) -> bool:
     """1 to 64 printable characters: what a CRM's record id (or "list") can be."""
     return isinstance(value, str) and 0 < len(value) <= MAX_OBJECT_ID_LENGTH and value.isprintable()
-
-
-def crm_id(value: object) -> str | None:
-    """A CRM's company or user id as it comes in (a token's claim, Pipedrive's answers): a number or 1 to
-    64 printable characters, spaces around it dropped; None for anything else (never cut to fit, which
-    could name someone else)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value.isprintable():
-        return None
-    value = value.strip()
-    return value if 0 < len(value) <= MAX_OBJECT_ID_LENGTH else None
 
 
 def view_of(object_id: str) -> str:

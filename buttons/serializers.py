@@ -7,8 +7,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
+from accounts.access import member_for
+from buttons.actions import check_visibility
 from buttons.headers import HeaderError, clean_headers, shown, url_keepers
 from buttons.models import Button
+from buttons.visibility import KEYS, VisibilityError
 
 URL_KEPT = ("This button sends a confidential header: only the admin who added it may change its URL. You may "
             "delete the header first.")
@@ -25,9 +28,19 @@ class HeadersField(serializers.JSONField):
         return shown(value or [])
 
 
+@extend_schema_field({"type": "object", "properties": {
+    key: {"type": "array", "items": {"type": "integer"} if key == "groups" else {"oneOf": [
+        {"type": "integer"}, {"type": "string"}]}} for key in KEYS},
+    "description": "Where the button shows: deals in these pipelines and stages, to these CRM user ids or the "
+    "members of these groups (/api/groups/); each list empty for no limit."})
+class VisibilityField(serializers.JSONField):
+    pass
+
+
 class ButtonSerializer(serializers.ModelSerializer):
     has_signing_secret = serializers.SerializerMethodField()
     headers = HeadersField(required=False)
+    visibility = VisibilityField(required=False)
 
     class Meta:
         model = Button
@@ -49,6 +62,7 @@ class ButtonSerializer(serializers.ModelSerializer):
             "confirm",
             "confirm_text",
             "headers",
+            "visibility",
         )
         read_only_fields = ("identifier",)
         extra_kwargs = {"signing_secret": {"write_only": True}}
@@ -82,4 +96,11 @@ class ButtonSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(exc.message_dict) from None
         if "fields" in attrs:
             attrs["fields"] = candidate.fields  # as stored: keys made from labels, defaults filled in
+        if "visibility" in attrs:
+            attrs["visibility"] = candidate.visibility
+            try:
+                check_visibility(member_for(request.user).company, candidate.visibility,
+                                 self.instance.visibility if self.instance else None)
+            except VisibilityError as exc:
+                raise serializers.ValidationError({"visibility": str(exc)}) from None
         return attrs

@@ -1,7 +1,8 @@
 """Where a record's values come from (DESIGN "CRM data"), as the layers below the CRM see it.
 
-A button's record fields and (later) its visibility rules need the record's values, which only the CRM
-layer can read (Pipedrive's API with the company's tokens, the signed embed's claims, the demo CRM).
+A button's record fields and its visibility rules need the record's values and a deal's pipeline and
+stage, which only the CRM layer can read (Pipedrive's API with the company's tokens, the signed embed's
+claims, the demo CRM); the admin's rule editor needs the company's pipelines and stages.
 The click and the form live below that layer, so the CRM app registers its sources here when it loads
 (crm.apps) and everything below asks `record_values()`; dependencies still point one way.
 """
@@ -12,7 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from accounts.models import Member
+from accounts.access import RecordClaims
+from accounts.models import Company, Member
+from core.ids import crm_id
+
+NO_PLACE_CLAIMS = ("Buttons limited to pipelines or stages are hidden here: this page's token does not say which "
+                   "pipeline and stage the deal is in (pipelineId, stageId).")
+NO_CRM = ("Buttons limited to pipelines or stages are hidden here: this page is not connected to a CRM that says "
+          "which pipeline and stage the deal is in.")
 
 
 class RecordUnavailable(Exception):
@@ -25,12 +33,32 @@ class RecordContext:
     member: Member
     resource: str
     object_id: str
-    # What the page's CRM said about the record itself (a signed embed's `record` claim), or None.
-    claims: dict[str, Any] | None = field(default=None)
+    # What the page's CRM said about the record itself (a signed embed's claims), or None.
+    claims: RecordClaims | None = field(default=None)
+
+
+@dataclass(frozen=True)
+class DealPlace:
+    """Where a deal is: its pipeline and stage ids as strings (None: not known, `unknown` says why)."""
+
+    pipeline: str | None
+    stage: str | None
+    unknown: str | None = None
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A pipeline as the CRM names it, with its stages in order: [(id, name)]."""
+
+    id: str
+    name: str
+    stages: list[tuple[str, str]]
 
 
 Source = Callable[[RecordContext], dict[str, Any] | None]
+Catalogue = Callable[[Company], list[Pipeline] | None]
 _sources: list[Source] = []
+_catalogues: list[Catalogue] = []
 
 
 def register(source: Source) -> None:
@@ -47,3 +75,31 @@ def record_values(context: RecordContext) -> dict[str, Any]:
         if values is not None:
             return values
     return {}
+
+
+def deal_place(context: RecordContext) -> DealPlace:
+    """The deal's pipeline and stage: a signed embed's claims (nothing is fetched), or the CRM's record
+    (`pipeline_id`, `stage_id`, as Pipedrive names them). Raises RecordUnavailable."""
+    claims = context.claims
+    if claims is not None and claims.signed:
+        if claims.pipeline is None and claims.stage is None:
+            return DealPlace(None, None, NO_PLACE_CLAIMS)
+        return DealPlace(claims.pipeline, claims.stage, NO_PLACE_CLAIMS)
+    values = record_values(context)
+    return DealPlace(crm_id(values.get("pipeline_id")), crm_id(values.get("stage_id")), NO_CRM)
+
+
+def register_catalogue(catalogue: Catalogue) -> None:
+    """A catalogue answers a company's pipelines, or None when the company is not its to answer."""
+    if catalogue not in _catalogues:
+        _catalogues.append(catalogue)
+
+
+def pipelines(company: Company) -> list[Pipeline] | None:
+    """The company's pipelines and their stages as its CRM names them; None when no CRM lists them (a
+    signed embed's host: the admin types the ids). Raises RecordUnavailable."""
+    for catalogue in _catalogues:
+        found = catalogue(company)
+        if found is not None:
+            return found
+    return None

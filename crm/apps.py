@@ -14,3 +14,4 @@ class CrmConfig(AppConfig):
         # Where a record's values come from, first match wins: the page's own claims, then Pipedrive.
         sources.register(records.embed_source)
         sources.register(records.pipedrive_source)
+        sources.register_catalogue(records.pipedrive_catalogue)

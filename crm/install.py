@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from buttons.records import crm_id
+from core.ids import crm_id
 from crm import actions, pipedrive
 
 STATE_SESSION_KEY = "oneclick_pipedrive_state"

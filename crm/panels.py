@@ -9,7 +9,6 @@ call and the live stream, and renews at /pipedrive/session/ or /embed/session/ b
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -49,13 +48,13 @@ def _refused(request: HttpRequest, origins: Iterable[str], sentence: str) -> Htt
 
 
 def _panel(request: HttpRequest, member: Member, record: Record, selected_ids: list[str], *, mode: str,
-           origins: Iterable[str], sdk_id: str = "", values: dict[str, Any] | None = None) -> HttpResponse:
+           origins: Iterable[str], sdk_id: str = "", claims: access.RecordClaims | None = None) -> HttpResponse:
     refusal = access.refusal_of(member)
     if refusal is not None:
         uninstalled = refusal == access.UNINSTALLED
         heading = "OneClick is not installed for you" if uninstalled else "OneClick is not available to you"
         return _note(request, origins, heading, refusal, status=403, install=mode == "pipedrive" and uninstalled)
-    token, expires_in = access.issue_access(member, (record.resource, record.object_id), values)
+    token, expires_in = access.issue_access(member, (record.resource, record.object_id), claims)
     response = render(request, "embed/panel.html", {
         "member": member,
         "resource": record.resource,
@@ -64,7 +63,7 @@ def _panel(request: HttpRequest, member: Member, record: Record, selected_ids: l
         "is_list": record.is_list,
         "view": record.view,
         "title": record_title(record.resource, record.object_id),
-        "buttons": reads.panel_state(member.user, record.resource, record.object_id),
+        "panel": reads.panel_state(member.user, record.resource, record.object_id, claims),
         "live_mode": "poll" if request.GET.get("live") == "poll" else "stream",
         "embed": {
             "mode": mode, "access": token, "expires_in": expires_in, "sdk_id": sdk_id,
@@ -121,7 +120,7 @@ def embed_panel(request: HttpRequest) -> HttpResponse:
     except tokens.Refused as exc:
         return _refused(request, tokens.framing_origins(token), str(exc))
     return _panel(request, _embed_member(grant), grant.record, grant.selected_ids, mode="signed",
-                  origins=grant.company.allowed_origins(), values=grant.values)
+                  origins=grant.company.allowed_origins(), claims=grant.claims)
 
 
 class _TokenSerializer(serializers.Serializer):
@@ -146,7 +145,7 @@ class _SessionView(APIView):
     authentication_classes: list = []  # the token in the body is the credential; no cookie, no CSRF
     permission_classes = [AllowAny]
 
-    record_claims: tuple[tuple[str, str] | None, dict[str, Any] | None] = (None, None)
+    record_claims: tuple[tuple[str, str] | None, access.RecordClaims | None] = (None, None)
 
     def member(self, token: str) -> Member | None:
         raise NotImplementedError
@@ -184,5 +183,5 @@ class EmbedSessionView(_SessionView):
 
     def member(self, token: str) -> Member | None:
         grant = tokens.embed_grant(token)
-        self.record_claims = ((grant.record.resource, grant.record.object_id), grant.values)
+        self.record_claims = ((grant.record.resource, grant.record.object_id), grant.claims)
         return _embed_member(grant)

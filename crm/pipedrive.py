@@ -13,7 +13,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 from django.conf import settings
 
-from buttons.records import crm_id
+from core.ids import crm_id
 
 TIMEOUT = (5.0, 10.0)  # connect, read: the user waits on the callback page
 

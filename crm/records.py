@@ -6,7 +6,8 @@
   GET {api_domain}/api/v1/{deals|organizations|persons}/<id>. The access token is refreshed before it
   ends, or after a 401; a 429 is waited out when its Retry-After fits in the request's budget; answers
   are cached RECORD_CACHE_SECONDS per record; Pipedrive down, slow (over BUDGET_SECONDS) or refusing the
-  company's token is RecordUnavailable, a 503 with a sentence.
+  company's token is RecordUnavailable, a 503 with a sentence. A deal's answer carries its pipeline_id and
+  stage_id (its buttons' visibility rules); /pipelines and /stages feed the admin's rule editor.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from buttons.sources import RecordContext, RecordUnavailable
+from accounts.models import Company
+from buttons.sources import Pipeline, RecordContext, RecordUnavailable
+from core.ids import crm_id
 from core.logs import events
 from crm.models import PipedriveConnection
 from crm.pipedrive import json_object
@@ -36,7 +39,7 @@ REFUSED = ("Pipedrive no longer accepts OneClick's access for this company: a Pi
 
 
 def embed_source(context: RecordContext) -> dict[str, Any] | None:
-    return context.claims if context.claims is not None else None
+    return context.claims.values if context.claims is not None else None
 
 
 def pipedrive_source(context: RecordContext) -> dict[str, Any] | None:
@@ -55,8 +58,61 @@ def pipedrive_source(context: RecordContext) -> dict[str, Any] | None:
 
 
 def read_record(connection: PipedriveConnection, resource: str, object_id: str) -> dict[str, Any]:
+    data = _get(connection, f"{ENDPOINTS[resource]}/{object_id}", UNREACHABLE.format(resource=resource),
+                resource, missing={})
+    if not isinstance(data, dict):
+        events.warning("crm_error", company=connection.company_id, status=200)
+        raise RecordUnavailable(UNREACHABLE.format(resource=resource))
+    return data
+
+
+def pipedrive_catalogue(company: Company) -> list[Pipeline] | None:
+    """The company's pipelines and stages as Pipedrive names them (GET /api/v1/pipelines and /stages),
+    cached RECORD_CACHE_SECONDS; None when the company has no Pipedrive connection."""
+    connection = PipedriveConnection.objects.filter(company_id=company.pk).first()
+    if connection is None:
+        return None
+    key = f"crm:pipelines:{company.pk}"
+    cached = cache.get(key)
+    if cached is not None:
+        return [Pipeline(p["id"], p["name"], [tuple(s) for s in p["stages"]]) for p in cached]
+    found: list[Pipeline] = []
+    for item in _list(connection, "pipelines"):
+        pipeline_id = crm_id(item.get("id"))
+        if pipeline_id is not None:
+            found.append(Pipeline(pipeline_id, _name(item, pipeline_id), []))
+    by_id = {p.id: p for p in found}
+    for item in sorted(_list(connection, "stages"), key=lambda s: (_order(s), str(s.get("id")))):
+        stage_id, pipeline = crm_id(item.get("id")), by_id.get(crm_id(item.get("pipeline_id")) or "")
+        if stage_id is not None and pipeline is not None:
+            pipeline.stages.append((stage_id, _name(item, stage_id)))
+    cache.set(key, [{"id": p.id, "name": p.name, "stages": p.stages} for p in found], RECORD_CACHE_SECONDS)
+    return found
+
+
+CATALOGUE_UNREACHABLE = ("Pipedrive could not be reached to list the company's pipelines and stages; try again in a "
+                         "moment.")
+
+
+def _list(connection: PipedriveConnection, path: str) -> list[dict[str, Any]]:
+    data = _get(connection, path, CATALOGUE_UNREACHABLE, "list", missing=[])
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+
+
+def _name(item: dict[str, Any], fallback: str) -> str:
+    name = item.get("name")
+    return name.strip()[:200] if isinstance(name, str) and name.strip() else fallback
+
+
+def _order(item: dict[str, Any]) -> int:
+    order = item.get("order_nr")
+    return order if isinstance(order, int) and not isinstance(order, bool) else 0
+
+
+def _get(connection: PipedriveConnection, path: str, sentence: str, what: str, *, missing: Any) -> Any:
+    """GET {api_domain}/api/v1/<path>: its `data` (`missing` on a 404), within BUDGET_SECONDS, the tokens
+    refreshed when they end or after a 401, a 429 waited out when its wait fits. RecordUnavailable else."""
     deadline = time.monotonic() + BUDGET_SECONDS
-    sentence = UNREACHABLE.format(resource=resource)
     if connection.expires_at - REFRESH_AHEAD <= timezone.now():
         connection = refresh(connection, deadline)
     refreshed = False
@@ -65,11 +121,11 @@ def read_record(connection: PipedriveConnection, resource: str, object_id: str) 
         if left <= 0:
             raise RecordUnavailable(sentence)
         try:
-            response = requests.get(f"{connection.api_domain}/api/v1/{ENDPOINTS[resource]}/{object_id}",
+            response = requests.get(f"{connection.api_domain}/api/v1/{path}",
                                     headers={"Authorization": f"Bearer {connection.access_token}"},
                                     timeout=(min(left, 2.0), left))
         except requests.RequestException:
-            events.warning("crm_unreachable", company=connection.company_id, resource=resource)
+            events.warning("crm_unreachable", company=connection.company_id, resource=what)
             raise RecordUnavailable(sentence) from None
         if response.status_code == 401 and not refreshed:
             connection, refreshed = refresh(connection, deadline), True
@@ -78,19 +134,19 @@ def read_record(connection: PipedriveConnection, resource: str, object_id: str) 
             wait = _retry_after(response)
             if wait is None or time.monotonic() + wait >= deadline:
                 events.warning("crm_rate_limited", company=connection.company_id, retry_after=wait)
-                raise RecordUnavailable(f"Pipedrive asks OneClick to slow down; try this {resource} again in a "
-                                        "few seconds.")
+                raise RecordUnavailable(f"Pipedrive asks OneClick to slow down; try this {what} again in a few "
+                                        "seconds.")
             time.sleep(wait)
             continue
         if response.status_code == 404:
-            return {}  # no such record: every record field is null
+            return missing  # no such record: every record field is null
         if response.status_code == 401:
             raise RecordUnavailable(REFUSED)
-        data = _data(response)
-        if response.status_code != 200 or data is None:
+        body = json_object(response)
+        if response.status_code != 200 or "data" not in body:
             events.warning("crm_error", company=connection.company_id, status=response.status_code)
             raise RecordUnavailable(sentence)
-        return data
+        return body["data"] if body["data"] is not None else missing
 
 
 def refresh(connection: PipedriveConnection, deadline: float) -> PipedriveConnection:
@@ -125,8 +181,3 @@ def _retry_after(response: requests.Response) -> float | None:
     except ValueError:
         return None
     return seconds if 0 <= seconds <= 60 else None
-
-
-def _data(response: requests.Response) -> dict[str, Any] | None:
-    data = json_object(response).get("data")
-    return data if isinstance(data, dict) else None

@@ -19,9 +19,11 @@ from typing import Any
 import jwt
 from django.conf import settings
 
+from accounts.access import RecordClaims
 from accounts.models import Company
 from buttons.models import LIST_OBJECT_ID
-from buttons.records import MAX_OBJECT_ID_LENGTH, RESOURCE_NAMES, Record, crm_id
+from buttons.records import MAX_OBJECT_ID_LENGTH, RESOURCE_NAMES, Record
+from core.ids import crm_id
 from core.secrets import EMBED_SECRET_PREFIX, secret_key_bytes
 from deliveries.actions import ClickRefused, parse_selected_ids
 
@@ -58,7 +60,8 @@ class EmbedGrant:
     user: CrmUser
     record: Record
     selected_ids: list[str]
-    values: dict[str, Any] | None = None  # the host's own values of the record (its `record` claim)
+    # The host's own values of the record (its `record` claim) and its deal's pipelineId and stageId.
+    claims: RecordClaims
 
 
 def _external_id(claims: dict[str, Any], *names: str) -> str:
@@ -132,7 +135,19 @@ def embed_grant(token: object) -> EmbedGrant:
     user = CrmUser(company_id, _external_id(claims, "userId", "user_id"),
                    name.strip()[:150] if isinstance(name, str) and name.isprintable() else "")
     record, selected = embed_record(claims.get("resource"), claims.get("view"), claims.get("selectedIds"))
-    return EmbedGrant(company, user, record, selected, record_values(claims.get("record")))
+    place = [_place_claim(claims, name) if record.resource == "deal" else None for name in ("pipelineId", "stageId")]
+    return EmbedGrant(company, user, record, selected,
+                      RecordClaims(record_values(claims.get("record")), *place, signed=True))
+
+
+def _place_claim(claims: dict[str, Any], name: str) -> str | None:
+    """A deal's pipelineId or stageId claim (absent: not said; anything but an id: refused)."""
+    if claims.get(name) is None:
+        return None
+    value = crm_id(claims[name])
+    if value is None:
+        raise Refused(f"This panel's token is not valid: its {name} claim is not an id.")
+    return value
 
 
 MAX_RECORD_KEYS, MAX_RECORD_BYTES = 100, 8192

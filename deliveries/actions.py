@@ -13,11 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from accounts.access import member_for
+from accounts.access import RecordClaims, member_for
 from accounts.models import Member
 from buttons import fields
 from buttons.models import LIST_OBJECT_ID, TEST_OBJECT_ID, Button, ClickEvent, window_end
-from buttons.reads import get_button
+from buttons.reads import check_shown, get_button, viewer_for
 from buttons.records import MAX_OBJECT_ID_LENGTH, is_object_id
 from buttons.sources import RecordContext, RecordUnavailable, record_values
 from core.logs import events
@@ -46,8 +46,8 @@ class ClickRequest:
     view: str
     selected_ids: list[str]
     fields: dict[str, Any] | None
-    # A signed embed's values of the record (accounts.access.record_claims), or None.
-    claims: dict[str, Any] | None = None
+    # What a signed embed's host vouched for about the record (accounts.access.record_claims), or None.
+    claims: RecordClaims | None = None
 
 
 def parse_selected_ids(value: object) -> list[str]:
@@ -111,7 +111,7 @@ def _record(definitions: list[dict[str, Any]], context: RecordContext) -> dict[s
 
 
 def button_form(user: AbstractBaseUser, identifier: object, resource: str, object_id: str,
-                claims: dict[str, Any] | None = None) -> dict[str, Any]:
+                claims: RecordClaims | None = None) -> dict[str, Any]:
     """What pressing the button asks first (GET /api/buttons/<identifier>/form): its fields, record values
     read now from the CRM (null where the record has none), inputs empty, and its confirmation."""
     member = member_for(user)
@@ -120,6 +120,7 @@ def button_form(user: AbstractBaseUser, identifier: object, resource: str, objec
         raise ClickRefused("A link button opens its URL at once: it asks nothing.", 400)
     if resource != button.resource:
         raise ClickRefused(f"This button is for {button.resource} records, not {resource}.", 400)
+    check_shown(button, viewer_for(user, resource, object_id, claims))
     definitions = button.fields or []
     record = _record(definitions, RecordContext(member, resource, object_id, claims))
     shown = [{"key": d["key"], "label": d["label"], "kind": d["kind"], "type": d["type"], "required": d["required"],
@@ -157,6 +158,7 @@ def press_button(user: AbstractBaseUser, identifier: object, click: ClickRequest
     if click.fields is not None and len(json.dumps(click.fields)) > MAX_FIELDS_BYTES:
         raise ClickRefused(f"fields is too large: at most {MAX_FIELDS_BYTES // 1024} KB of JSON.", 400)
     object_id = _object_id(button, click)
+    check_shown(button, viewer_for(user, click.resource, object_id, click.claims))
     reason = reads.unread_blocking_reason(button, user.pk, click.resource, object_id)
     if reason:
         raise ClickRefused(reason, 409)

@@ -9,6 +9,7 @@ class DemoConfig(AppConfig):
 
     def ready(self) -> None:
         from buttons import sources
-        from demo.crm import demo_source
+        from demo.crm import demo_catalogue, demo_source
 
         sources.register(demo_source)  # after the CRM's own sources (crm loads first)
+        sources.register_catalogue(demo_catalogue)

@@ -21,8 +21,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts.models import Member
-from buttons.sources import RecordContext
+from accounts.models import Company, Member
+from buttons.sources import Pipeline, RecordContext
 from core.secrets import EMBED_SECRET_PREFIX, secret_key_bytes
 
 DEMO_COMPANY = "737569"  # as seed_demo makes it
@@ -32,39 +32,69 @@ HOSTS = ("signed", "pipedrive")
 THEMES = ("light", "dark")  # or none: the system's
 
 
+# The pretend CRM's pipelines and their stages, as Pipedrive numbers them (the admin's rule editor offers
+# them; a button of the demo shows only on deals in one stage).
+PIPELINES = (
+    Pipeline("1", "Sales", [("1", "Qualified"), ("2", "Contact made"), ("3", "Proposal made"),
+                            ("4", "Negotiations started")]),
+    Pipeline("2", "Partners", [("5", "Introduced"), ("6", "Agreement signed")]),
+)
+STAGES = {stage_id: (pipeline.id, name) for pipeline in PIPELINES for stage_id, name in pipeline.stages}
+
+
 @dataclass(frozen=True)
 class Deal:
     id: str
     title: str
     value: str
-    stage: str
+    stage_id: str
     organization: str
     contact: str
     owner: str
 
+    @property
+    def stage(self) -> str:
+        return STAGES[self.stage_id][1]
+
+    @property
+    def pipeline_id(self) -> str:
+        return STAGES[self.stage_id][0]
+
 
 # The pretend CRM's deals, each in another stage of its pipeline.
 DEALS = {deal.id: deal for deal in (
-    Deal("42", "120 licences for Globex", "€ 18,400", "Proposal made", "Globex Corporation", "Hank Scorpio", "demo"),
-    Deal("43", "Support renewal for Initech", "€ 6,250", "Negotiations started", "Initech", "Bill Lumbergh", "admin"),
-    Deal("44", "Pilot for Umbrella", "€ 2,900", "Qualified", "Umbrella Corporation", "Alice Abernathy", "demo"),
-    Deal("45", "Fleet tracking for Acme", "€ 31,000", "Contact made", "Acme Corporation", "Wile E. Coyote", "admin"),
+    Deal("42", "120 licences for Globex", "€ 18,400", "3", "Globex Corporation", "Hank Scorpio", "demo"),
+    Deal("43", "Support renewal for Initech", "€ 6,250", "4", "Initech", "Bill Lumbergh", "admin"),
+    Deal("44", "Pilot for Umbrella", "€ 2,900", "1", "Umbrella Corporation", "Alice Abernathy", "demo"),
+    Deal("45", "Fleet tracking for Acme", "€ 31,000", "2", "Acme Corporation", "Wile E. Coyote", "admin"),
 )}
 
 
-def deal_values(deal: Deal) -> dict[str, str]:
-    """A pretend deal's fields, by the keys a button's record fields name (title, value, stage, owner)."""
+def deal_values(deal: Deal) -> dict[str, str | int]:
+    """A pretend deal's fields, by the keys a button's record fields name (title, value, stage, owner),
+    and its pipeline_id and stage_id as Pipedrive gives them (numbers)."""
     return {"id": deal.id, "title": deal.title, "value": deal.value, "stage": deal.stage, "owner": deal.owner,
-            "organization": deal.organization, "contact": deal.contact}
+            "organization": deal.organization, "contact": deal.contact,
+            "pipeline_id": int(deal.pipeline_id), "stage_id": int(deal.stage_id)}
+
+
+def _is_demo(company: Company) -> bool:
+    # (the test suite installs the demo app for its own tests; its company id is common there)
+    return settings.LOCAL_MODE and company.external_id == DEMO_COMPANY
 
 
 def demo_source(context: RecordContext) -> dict[str, Any] | None:
     """The demo CRM as a record source of the local mode: the session page (/panel/deal/42/) of the demo
-    company shows the same values as the demo CRM's own page."""
-    if not settings.LOCAL_MODE or context.member.company.external_id != DEMO_COMPANY or context.resource != "deal":
-        return None  # (the test suite installs the demo app for its own tests; its company id is common there)
+    company shows the same values (and the same buttons) as the demo CRM's own page."""
+    if context.resource != "deal" or not _is_demo(context.member.company):
+        return None
     deal = DEALS.get(context.object_id)
     return deal_values(deal) if deal else None
+
+
+def demo_catalogue(company: Company) -> list[Pipeline] | None:
+    """The demo company's pipelines for the admin's rule editor (local mode)."""
+    return list(PIPELINES) if _is_demo(company) else None
 
 
 def _app_base() -> str:
@@ -85,13 +115,14 @@ def _member(request: HttpRequest) -> Member | None:
 
 def embed_token(member: Member, resource: str = "deal", selected_ids: str = DEMO_RECORD, view: str = "details") -> str:
     """What a host's server signs for /embed/panel/: at most 15 minutes ahead. On a deal's page it vouches
-    for the deal's values too (`record`): a button's record fields show them."""
+    for the deal's values too (`record`: a button's record fields show them) and its pipelineId and stageId
+    (buttons limited to stages show on the deals in them)."""
     claims = {"companyId": member.company.external_id, "userId": member.external_id, "resource": resource,
               "view": view, "selectedIds": selected_ids, "name": member.user.get_username(),
               "exp": int(time.time()) + 600}
     deal = DEALS.get(selected_ids) if resource == "deal" and view == "details" else None
     if deal is not None:
-        claims["record"] = deal_values(deal)
+        claims.update(record=deal_values(deal), pipelineId=int(deal.pipeline_id), stageId=int(deal.stage_id))
     return jwt.encode(claims, secret_key_bytes(member.company.embed_secret, EMBED_SECRET_PREFIX), algorithm="HS256")
 
 

@@ -76,7 +76,7 @@ def panel(request: HttpRequest, resource: str, object_id: str) -> HttpResponse:
         "is_list": record.is_list,
         "view": record.view,
         "title": record_title(resource, object_id),
-        "buttons": reads.panel_state(request.user, resource, object_id),
+        "panel": reads.panel_state(request.user, resource, object_id),
         # ?live=poll forces the polling fallback (the latency benchmark compares both).
         "live_mode": "poll" if request.GET.get("live") == "poll" else "stream",
     })

@@ -15,9 +15,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.access import member_for
-from buttons.reads import get_button
+from accounts.access import member_for, record_claims
+from buttons.models import Button
+from buttons.reads import get_button, viewer_for
 from buttons.records import RESOURCE_NAMES
+from buttons.visibility import NOT_AVAILABLE, Viewer
 from messaging import actions, public_ids, reads
 from messaging.serializers import (
     LogPageQuerySerializer,
@@ -29,7 +31,7 @@ from messaging.serializers import (
     RecordSerializer,
 )
 
-NOT_YOURS = OpenApiResponse(description="No such button in your company.")
+NOT_YOURS = OpenApiResponse(description="No such button in your company, or not available on this record.")
 BAD_INPUT = OpenApiResponse(description='{"detail": "<sentence>"}: a bad resource, object_id, cursor or ids.')
 
 
@@ -39,14 +41,25 @@ def check_object_id(resource: str, object_id: str) -> None:
     RecordSerializer(data={"resource": resource, "object_id": object_id}).is_valid(raise_exception=True)
 
 
+def readable(request: Request, button: Button, resource: str, object_id: str) -> Viewer:
+    """The log of a button the user neither sees on the record nor reads messages of there is a 404."""
+    viewer = viewer_for(request.user, resource, object_id, record_claims(request.auth, resource, object_id))
+    if not reads.readable_on(button, viewer):
+        raise Http404(NOT_AVAILABLE)
+    return viewer
+
+
 class PanelView(APIView):
     @extend_schema(responses={200: PanelSerializer, 404: OpenApiResponse(description="Unknown resource.")},
                    summary="The record's buttons with their envelope and disabled state")
     def get(self, request: Request, resource: str, object_id: str) -> Response:
         check_object_id(resource, object_id)
         member_for(request.user)
-        states = reads.panel_state(request.user, resource, object_id)
-        return Response({"buttons": [state.as_dict() for state in states]})
+        panel = reads.panel_state(request.user, resource, object_id, record_claims(request.auth, resource, object_id))
+        body: dict[str, object] = {"buttons": [state.as_dict() for state in panel.buttons]}
+        if panel.notice:
+            body["notice"] = panel.notice  # only where buttons are hidden for want of the deal's stage
+        return Response(body)
 
 
 class MessageLogView(APIView):
@@ -62,6 +75,7 @@ class MessageLogView(APIView):
         resource, object_id = query.validated_data["resource"], query.validated_data["object_id"]
         limit = query.validated_data["limit"]
         reads.check_record(button, resource, object_id)
+        readable(request, button, resource, object_id)
         messages, more = reads.message_page(
             button, request.user.pk, resource, object_id, before=query.validated_data.get("before"), limit=limit
         )
@@ -85,9 +99,10 @@ class _MarkView(APIView):
         body.is_valid(raise_exception=True)
         resource, object_id = body.validated_data["resource"], body.validated_data["object_id"]
         reads.check_record(button, resource, object_id)
+        viewer = readable(request, button, resource, object_id)
         count = verb(button, request.user.pk, resource, object_id, **{k: v for k, v in body.validated_data.items()
                                                                        if k not in ("resource", "object_id")})
-        state = reads.button_state(button, request.user.pk, resource, object_id)
+        state = reads.button_state(button, request.user.pk, resource, object_id, hidden=not viewer.sees(button))
         return Response({"marked": count, "button": state.as_dict()})
 
 

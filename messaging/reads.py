@@ -15,9 +15,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, Case, Count, Exists, F, Max, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
+from accounts.access import RecordClaims
 from buttons.models import Button, ClickEvent
-from buttons.reads import buttons_for, get_own_event
+from buttons.reads import buttons_for, get_own_event, viewer_for
 from buttons.records import OBJECT_ID_RULE, is_object_id, view_of
+from buttons.visibility import NOT_AVAILABLE, Viewer
 from core.sql import snapshot
 from messaging.models import Message
 
@@ -142,6 +144,8 @@ class ButtonState:
     unread: int
     disabled: bool
     disabled_reason: str | None
+    # Its rules hide it on this record, but the user reads messages of it here: envelope and log, no press.
+    hidden: bool = False
     # Pressing it opens a form or a confirmation first (the page knows before it asks the server for it);
     # not part of the panel API's shape.
     asks: bool = field(default=False, compare=False)
@@ -149,10 +153,12 @@ class ButtonState:
     def as_dict(self) -> dict[str, Any]:
         state = asdict(self)
         del state["asks"]
+        if not self.hidden:
+            del state["hidden"]  # the contract's exact shape; "hidden": true only where it is
         return state
 
 
-def _with_visibility(buttons: QuerySet[Button], user_id: int, resource: str, object_id: str) -> QuerySet[Button]:
+def _with_messages(buttons: QuerySet[Button], user_id: int, resource: str, object_id: str) -> QuerySet[Button]:
     """Annotate has_messages: does this user see any message of the button on the record?
 
     One EXISTS probe per button inside the same query (CASE evaluates only the branch it needs).
@@ -188,7 +194,14 @@ def _unread_counts(buttons: list[Button], user_id: int, resource: str, object_id
     return {row["button_id"]: (row["unread"], row["errors"]) for row in rows}
 
 
-def _state(button: Button, unread: int, errors: int) -> ButtonState:
+@dataclass(frozen=True)
+class PanelState:
+    buttons: list[ButtonState]
+    # Why buttons limited to pipelines or stages are hidden here (the CRM could not say), or None.
+    notice: str | None = None
+
+
+def _state(button: Button, unread: int, errors: int, hidden: bool = False) -> ButtonState:
     if not getattr(button, "has_messages", False):
         envelope = "none"
     elif errors:
@@ -197,29 +210,43 @@ def _state(button: Button, unread: int, errors: int) -> ButtonState:
         envelope = "blue"
     else:
         envelope = "grey"
-    reason = blocking_reason(button, unread, errors)
+    reason = NOT_AVAILABLE if hidden else blocking_reason(button, unread, errors)
     # A webhook's URL is a credential (a Make or Zapier hook accepts any caller that knows it), so
     # members never see it; link buttons need theirs to open it. Admins read URLs in /api/buttons/.
     url = button.url if button.kind == "link" else None
     return ButtonState(str(button.identifier), button.label, button.kind, url, envelope, unread,
-                       reason is not None, reason, asks=button.asks)
+                       reason is not None, reason, hidden, asks=button.asks)
 
 
-def panel_state(user: AbstractBaseUser, resource: str, object_id: str) -> list[ButtonState]:
-    """The record's buttons for its view, each with envelope and disabled state: three queries in all
-    (membership, buttons with an EXISTS per button, one grouped unread count), whatever the numbers."""
+def panel_state(user: AbstractBaseUser, resource: str, object_id: str,
+                claims: RecordClaims | None = None) -> PanelState:
+    """The record's buttons for its view that the user sees there (buttons.visibility), each with envelope
+    and disabled state, and a hidden button the user still reads messages of. Three queries in all
+    (membership, buttons with an EXISTS per button, one grouped unread count), whatever the numbers; rules
+    add at most the member's groups and the CRM connection's lookup (the record itself is cached)."""
     view = view_of(object_id)
     buttons = list(
-        _with_visibility(buttons_for(user).filter(resource=resource, view=view), user.pk, resource, object_id)
+        _with_messages(buttons_for(user).filter(resource=resource, view=view), user.pk, resource, object_id)
         .order_by("label", "id")
     )
-    counts = _unread_counts(buttons, user.pk, resource, object_id)
-    return [_state(b, *counts.get(b.pk, (0, 0))) for b in buttons]
+    viewer = viewer_for(user, resource, object_id, claims)
+    listed = [(b, not seen) for b in buttons if (seen := viewer.sees(b)) or b.has_messages]
+    counts = _unread_counts([b for b, _ in listed], user.pk, resource, object_id)
+    return PanelState([_state(b, *counts.get(b.pk, (0, 0)), hidden=hidden) for b, hidden in listed], viewer.notice)
 
 
-def button_state(button: Button, user_id: int, resource: str, object_id: str) -> ButtonState:
-    annotated = _with_visibility(Button.objects.filter(pk=button.pk), user_id, resource, object_id).get()
-    return _state(annotated, *_unread_counts([annotated], user_id, resource, object_id).get(button.pk, (0, 0)))
+def readable_on(button: Button, viewer: Viewer) -> bool:
+    """Whether the viewer's record log of the button is theirs to read: it shows there, or they read
+    messages of it there (an automation moved the deal to a stage the button is not for)."""
+    context = viewer.context
+    return viewer.sees(button) or visible_messages(button, viewer.member.user_id, context.resource,
+                                                   context.object_id).exists()
+
+
+def button_state(button: Button, user_id: int, resource: str, object_id: str, hidden: bool = False) -> ButtonState:
+    annotated = _with_messages(Button.objects.filter(pk=button.pk), user_id, resource, object_id).get()
+    counts = _unread_counts([annotated], user_id, resource, object_id).get(button.pk, (0, 0))
+    return _state(annotated, *counts, hidden=hidden)
 
 
 def message_page(

@@ -147,10 +147,15 @@ class ButtonStateSerializer(serializers.Serializer):
     unread = serializers.IntegerField()
     disabled = serializers.BooleanField()
     disabled_reason = serializers.CharField(allow_null=True)
+    hidden = serializers.BooleanField(
+        required=False, help_text="Present (true) when its visibility rules hide it on this record: it is listed "
+        "because the user reads messages of it here (envelope and log, nothing to press).")
 
 
 class PanelSerializer(serializers.Serializer):
     buttons = ButtonStateSerializer(many=True)
+    notice = serializers.CharField(required=False, help_text="Present when buttons limited to pipelines or stages "
+                                   "are hidden because the page's CRM does not say the deal's stage: why, in a line.")
 
 
 class MarkedSerializer(serializers.Serializer):

@@ -207,6 +207,7 @@
       label: node.dataset.label,
       node: node,
       press: node.querySelector('[data-role="press"]'),
+      hiddenLabel: node.querySelector('[data-role="hidden-label"]'),
       envelope: node.querySelector('[data-role="envelope"]'),
       badge: node.querySelector(".badge"),
       reason: node.querySelector(".reason"),
@@ -218,6 +219,7 @@
         unread: Number(node.dataset.unread),
         disabled: node.dataset.disabled === "true",
         disabled_reason: node.dataset.disabledReason || null,
+        hidden: node.dataset.hidden === "true",
       },
     };
     rows.set(row.id, row);
@@ -286,6 +288,11 @@
     env.setAttribute("aria-label", label);
     env.title = state.unread ? state.unread + " unread message" + (state.unread === 1 ? "" : "s") : "Message log";
     row.node.dataset.disabled = String(state.disabled);
+    // Hidden by its rules here (the deal moved on), listed for its messages: nothing to press.
+    row.press.hidden = Boolean(state.hidden);
+    row.hiddenLabel.hidden = !state.hidden;
+    if (state.hidden) row.node.dataset.hidden = "true";
+    else delete row.node.dataset.hidden;
     showTitleCount();
     if (state.disabled) {
       row.press.setAttribute("aria-disabled", "true");
@@ -314,10 +321,19 @@
         panelRefreshAgain = false;
         const result = await api("GET", panel.dataset.stateUrl);
         if (result.ok && Array.isArray(result.data.buttons)) {
+          const listed = new Set();
           result.data.buttons.forEach(function (state) {
             const row = rows.get(state.identifier);
+            listed.add(state.identifier);
             if (row) applyState(row, state);
           });
+          // A button its rules now hide here, with no message to read: gone from the panel.
+          rows.forEach(function (row, id) { row.node.hidden = !listed.has(id); });
+          const notice = document.getElementById("panel-notice");
+          if (notice) {
+            notice.textContent = result.data.notice || "";
+            notice.hidden = !result.data.notice;
+          }
         }
       } while (panelRefreshAgain);
     })();

@@ -53,6 +53,7 @@ def test_the_form_groups_fields_as_the_guide_does(client: Client, make_button: C
         ("Signing secret", ["current_secret", "signing_secret", "secret_action"]),
         ("Ask the user before the click", ["fields", "confirm", "confirm_text"]),
         ("Custom headers", ["headers"]),
+        ("Where it shows", ["vis_pipelines", "vis_stages", "vis_users", "vis_groups"]),
         ("Try it", ["test_click"]),  # not the guide's: the test click, once the button is saved
     ]
     page = response.content.decode()

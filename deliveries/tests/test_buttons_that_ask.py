@@ -11,7 +11,7 @@ import pytest
 import responses
 from rest_framework.test import APIClient
 
-from accounts.access import issue_access
+from accounts.access import RecordClaims, issue_access
 from accounts.models import Member
 from buttons.models import Button, ClickEvent
 from buttons.tests.test_fields import EVERY_TYPE
@@ -34,7 +34,7 @@ def asking_button(make_button: Callable[..., Button], **overrides: Any) -> Butto
 
 def embedded(member: Member, record: str = "42", values: dict | None = DEAL) -> APIClient:
     """A client holding the embedded panel's credential, with the host's values of the record."""
-    token, _ = issue_access(member, ("deal", record), values)
+    token, _ = issue_access(member, ("deal", record), RecordClaims(values, signed=True))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client

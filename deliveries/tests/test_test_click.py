@@ -55,7 +55,7 @@ def test_a_test_clicks_messages_reach_no_members_log(
     actions.send_test_click(admin_member.user, button.identifier)
     assert Message.objects.count() == 1
     for member in (admin_member, teammate):  # not on the sample record, nor anywhere a member looks
-        (state,) = reads.panel_state(member.user, "deal", "12345")
+        (state,) = reads.panel_state(member.user, "deal", "12345").buttons
         assert state.envelope == "none" and state.unread == 0 and not state.disabled
     assert reads.recent_records(admin_member.user) == []
     # The record-naming API refuses the test's object id, so its log cannot be asked for either.

@@ -65,6 +65,9 @@ class Command(BaseCommand):
                  {"label": "Note to the customer", "type": "textarea"},
                  {"label": "Send me a copy", "type": "boolean"},
              ]},
+            # Shown only on deals in "Negotiations started" (deal 43 of the demo CRM), not on the others.
+            {"label": "Send contract", "url": f"{hook}?scenario=answer", "resource": "deal",
+             "messaging_enabled": True, "visibility": {"pipelines": [1], "stages": [4]}},
             {"label": "Open in maps", "kind": "link", "url": "https://www.openstreetmap.org/",
              "resource": "deal"},
             {"label": "Export selection", "url": f"{hook}?scenario=export", "resource": "deal",
