@@ -17,6 +17,8 @@ from accounts.actions import create_member
 from accounts.models import Member
 from buttons.models import Button
 from core.throttling import forget_local_budgets
+from crm.models import PipedriveConnection
+from testing.pipedrive import FakePipedrive
 
 
 @pytest.fixture(autouse=True)
@@ -188,3 +190,34 @@ def superuser(db: None) -> Any:
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.create_superuser("root", "root@example.test", "pw-root-123")
+
+
+# --- A fake Pipedrive with the company's connection (crm.records reads it) ------------------------
+
+
+@pytest.fixture
+def pipedrive(settings: Any) -> Iterator[FakePipedrive]:
+    fake = FakePipedrive()
+    settings.PIPEDRIVE_OAUTH_URL = fake.url
+    settings.PIPEDRIVE_CLIENT_ID, settings.PIPEDRIVE_CLIENT_SECRET = "client", "client-secret"
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+@pytest.fixture
+def connected(admin_member: Member, pipedrive: FakePipedrive) -> Iterator[PipedriveConnection]:
+    connection = PipedriveConnection(company=admin_member.company, api_domain=pipedrive.url,
+                                     user_external_id=admin_member.external_id)
+    connection.keep({"access_token": "access-1", "refresh_token": "refresh-1", "expires_in": 3599})
+    connection.save()
+    forget(admin_member)
+    forget(admin_member, "77")
+    yield connection
+    forget(admin_member)
+    forget(admin_member, "77")
+
+
+def forget(member: Member, deal: str = "42") -> None:
+    """Drop the cached answer of one deal (never the whole cache: in CI it is the broker's Redis)."""
+    cache.delete(f"crm:record:{member.company_id}:deal:{deal}")

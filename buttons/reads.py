@@ -11,8 +11,8 @@ from django.http import Http404
 
 from accounts.access import RecordClaims, member_for, scoped
 from buttons.models import Button, ClickEvent
-from buttons.sources import RecordContext
-from buttons.visibility import NOT_AVAILABLE, Viewer
+from buttons.sources import RecordContext, RecordUnavailable
+from buttons.visibility import NOT_AVAILABLE, UNKNOWN, Viewer
 
 
 def buttons_for(user: AbstractBaseUser) -> QuerySet[Button]:
@@ -39,9 +39,14 @@ def viewer_for(user: AbstractBaseUser, resource: str, object_id: str,
 
 
 def check_shown(button: Button, viewer: Viewer) -> None:
-    """The form and the click of a button its rules hide on the viewer's record: a 404, NOT_AVAILABLE."""
-    if not viewer.sees(button):
-        raise Http404(NOT_AVAILABLE)
+    """The form and the click of a button its rules hide on the viewer's record: a 404, NOT_AVAILABLE; of
+    one whose rules need the deal's stage while the CRM cannot be asked: RecordUnavailable (a 503)."""
+    verdict = viewer.verdict(button)
+    if verdict is None:
+        return
+    if verdict == UNKNOWN and viewer.place().failed:
+        raise RecordUnavailable(viewer.place().failed)
+    raise Http404(NOT_AVAILABLE)
 
 
 def get_own_event(user: AbstractBaseUser, event_id: object) -> ClickEvent:

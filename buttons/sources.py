@@ -44,6 +44,8 @@ class DealPlace:
     pipeline: str | None
     stage: str | None
     unknown: str | None = None
+    # The CRM that knows the deal could not be asked (RecordUnavailable's sentence): a press is a 503.
+    failed: str | None = None
 
 
 @dataclass(frozen=True)

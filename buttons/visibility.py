@@ -23,6 +23,7 @@ from core.ids import crm_id
 KEYS = ("pipelines", "stages", "users", "groups")
 MAX_IDS = 200
 NOT_AVAILABLE = "This button is not available on this record."
+HIDDEN, UNKNOWN = "hidden", "unknown"
 DEAL_ONLY = "Pipelines and stages limit deal buttons of the details view only (a list has no stage)."
 
 
@@ -116,18 +117,24 @@ class Viewer:
             try:
                 self._place = deal_place(self.context)
             except RecordUnavailable as exc:
-                self._place = DealPlace(None, None, f"Buttons limited to pipelines or stages are hidden: {exc}")
+                self._place = DealPlace(None, None, f"Buttons limited to pipelines or stages are hidden: {exc}",
+                                        failed=str(exc))
         return self._place
 
     def sees(self, button: Any) -> bool:
         """Whether the member sees the button on this record (a button without rules: always)."""
+        return self.verdict(button) is None
+
+    def verdict(self, button: Any) -> str | None:
+        """None when the member sees the button here; else HIDDEN (its rules leave them or the deal out)
+        or UNKNOWN (its rules need the deal's pipeline or stage, which cannot be known here)."""
         rules = button.visibility
         if not has_rules(rules):
-            return True
+            return None
         if rules.get("users") or rules.get("groups"):
             in_users = self.member.external_id in {str(u) for u in rules.get("users") or []}
             if not in_users and not self.groups().intersection(rules.get("groups") or []):
-                return False
+                return HIDDEN
         if needs_place(rules):
             place = self.place()
             pipelines = {str(p) for p in rules.get("pipelines") or []}
@@ -135,9 +142,7 @@ class Viewer:
             known = (not pipelines or place.pipeline is not None) and (not stages or place.stage is not None)
             if not known:
                 self.notice = place.unknown or NO_CRM
-                return False
-            if pipelines and place.pipeline not in pipelines:
-                return False
-            if stages and place.stage not in stages:
-                return False
-        return True
+                return UNKNOWN
+            if (pipelines and place.pipeline not in pipelines) or (stages and place.stage not in stages):
+                return HIDDEN
+        return None

@@ -20,6 +20,7 @@ from buttons.models import LIST_OBJECT_ID, TEST_OBJECT_ID, Button, ClickEvent, w
 from buttons.reads import check_shown, get_button, viewer_for
 from buttons.records import MAX_OBJECT_ID_LENGTH, is_object_id
 from buttons.sources import RecordContext, RecordUnavailable, record_values
+from buttons.visibility import Viewer
 from core.logs import events
 from deliveries import tasks
 from messaging import reads
@@ -110,6 +111,13 @@ def _record(definitions: list[dict[str, Any]], context: RecordContext) -> dict[s
         raise ClickRefused(str(exc), 503) from None
 
 
+def _check_shown(button: Button, viewer: Viewer) -> None:
+    try:
+        check_shown(button, viewer)
+    except RecordUnavailable as exc:
+        raise ClickRefused(str(exc), 503) from None
+
+
 def button_form(user: AbstractBaseUser, identifier: object, resource: str, object_id: str,
                 claims: RecordClaims | None = None) -> dict[str, Any]:
     """What pressing the button asks first (GET /api/buttons/<identifier>/form): its fields, record values
@@ -120,7 +128,7 @@ def button_form(user: AbstractBaseUser, identifier: object, resource: str, objec
         raise ClickRefused("A link button opens its URL at once: it asks nothing.", 400)
     if resource != button.resource:
         raise ClickRefused(f"This button is for {button.resource} records, not {resource}.", 400)
-    check_shown(button, viewer_for(user, resource, object_id, claims))
+    _check_shown(button, viewer_for(user, resource, object_id, claims))
     definitions = button.fields or []
     record = _record(definitions, RecordContext(member, resource, object_id, claims))
     shown = [{"key": d["key"], "label": d["label"], "kind": d["kind"], "type": d["type"], "required": d["required"],
@@ -158,7 +166,7 @@ def press_button(user: AbstractBaseUser, identifier: object, click: ClickRequest
     if click.fields is not None and len(json.dumps(click.fields)) > MAX_FIELDS_BYTES:
         raise ClickRefused(f"fields is too large: at most {MAX_FIELDS_BYTES // 1024} KB of JSON.", 400)
     object_id = _object_id(button, click)
-    check_shown(button, viewer_for(user, click.resource, object_id, click.claims))
+    _check_shown(button, viewer_for(user, click.resource, object_id, click.claims))
     reason = reads.unread_blocking_reason(button, user.pk, click.resource, object_id)
     if reason:
         raise ClickRefused(reason, 409)

@@ -3,109 +3,20 @@ Pipedrive on 127.0.0.1: refresh, cache, 429, a refused refresh, a slow and a mis
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import Member
 from buttons.models import Button, ClickEvent
-from conftest import api_client
+from conftest import api_client, forget
 from crm.models import PipedriveConnection
 from testing.browser import free_port
-
-DEAL = {"id": 42, "title": "120 licences for Globex", "value": 18400, "stage_id": 3, "pipeline_id": 1}
-
-
-class FakePipedrive:
-    """OAuth refresh and GET /api/v1/deals/<id>, as Pipedrive answers them."""
-
-    def __init__(self) -> None:
-        self.valid_tokens = {"access-1"}
-        self.refreshes: list[str] = []
-        self.reads = 0
-        self.refuse_refresh = False
-        self.throttle: list[str] = []  # Retry-After values of the next answers
-        self.delay = 0.0
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                form = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                fake.refreshes.append(form)
-                if fake.refuse_refresh or "grant_type=refresh_token" not in form:
-                    self._send(400, {"success": False, "error": "invalid_grant"})
-                    return
-                token = f"access-{len(fake.refreshes) + 1}"
-                fake.valid_tokens = {token}
-                self._send(200, {"access_token": token, "refresh_token": f"refresh-{len(fake.refreshes) + 1}",
-                                 "expires_in": 3599, "api_domain": fake.url})
-
-            def do_GET(self) -> None:
-                fake.reads += 1
-                if fake.delay:
-                    time.sleep(fake.delay)
-                if fake.throttle:
-                    self._send(429, {"success": False}, {"Retry-After": fake.throttle.pop(0)})
-                    return
-                if self.headers.get("Authorization", "").removeprefix("Bearer ") not in fake.valid_tokens:
-                    self._send(401, {"success": False, "error": "unauthorized"})
-                    return
-                if self.path == "/api/v1/deals/42":
-                    self._send(200, {"success": True, "data": DEAL})
-                else:
-                    self._send(404, {"success": False, "error": "Deal not found"})
-
-            def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
-                data = json.dumps(body).encode()
-                try:
-                    self.send_response(status)
-                    for name, value in (headers or {}).items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:
-                    pass  # the client gave up waiting (the slow case)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-
-@pytest.fixture
-def pipedrive(settings: Any) -> Iterator[FakePipedrive]:
-    fake = FakePipedrive()
-    settings.PIPEDRIVE_OAUTH_URL = fake.url
-    settings.PIPEDRIVE_CLIENT_ID, settings.PIPEDRIVE_CLIENT_SECRET = "client", "client-secret"
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
-
-
-@pytest.fixture
-def connected(admin_member: Member, pipedrive: FakePipedrive) -> Iterator[PipedriveConnection]:
-    connection = PipedriveConnection(company=admin_member.company, api_domain=pipedrive.url,
-                                     user_external_id=admin_member.external_id)
-    connection.keep({"access_token": "access-1", "refresh_token": "refresh-1", "expires_in": 3599})
-    connection.save()
-    forget(admin_member)
-    forget(admin_member, "77")
-    yield connection
-    forget(admin_member)
-    forget(admin_member, "77")
+from testing.pipedrive import FakePipedrive
 
 
 @pytest.fixture
@@ -116,11 +27,6 @@ def deal_button(make_button: Callable[..., Button]) -> Button:
                      {"label": "Amount", "type": "number"}]
     button.save()
     return button
-
-
-def forget(member: Member, deal: str = "42") -> None:
-    """Drop the cached answer of one deal (never the whole cache: in CI it is the broker's Redis)."""
-    cache.delete(f"crm:record:{member.company_id}:deal:{deal}")
 
 
 def form(member: Member, button: Button, deal: str = "42") -> Any:
