@@ -560,3 +560,39 @@ def test_a_member_made_by_createmember_opens_the_signed_embed_too(keys: dict[str
     response = embed_panel(embed_token(keys["a"], embed_claims(user_id="carol-crm-id")))
     assert response.status_code == 200
     assert Member.objects.filter(external_id="carol-crm-id").count() == 1
+
+
+# --- A deal's pipeline and stage from the signed embed's claims (visibility rules) -------------------
+
+
+def test_the_signed_embeds_stage_claims_decide_a_stage_limited_button(
+    keys: dict[str, bytes], make_button: Callable[..., Button]
+) -> None:
+    contract = make_button(label="Send contract")
+    contract.visibility = {"pipelines": [1], "stages": [4]}
+    contract.save()
+    negotiating = embed_panel(embed_token(keys["a"], embed_claims(pipelineId=1, stageId="4")))
+    assert "Send contract" in negotiating.content.decode()
+    proposal = embed_panel(embed_token(keys["a"], embed_claims(pipelineId=1, stageId=3)))
+    assert "Send contract" not in proposal.content.decode()
+    silent = embed_panel(embed_token(keys["a"]))  # the token says nothing of the deal's place
+    assert "Send contract" not in silent.content.decode()
+    assert "does not say which pipeline and stage the deal is in (pipelineId, stageId)" in silent.content.decode()
+    # The claims ride in the page's credential: its API and its click answer the same, and a renewal with
+    # a token from after the deal moved follows the move.
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {access_of(proposal)}")
+    assert [b["label"] for b in api.get("/api/panel/deal/42/").json()["buttons"]] == [A_LABEL]
+    refused = api.post(f"/api/buttons/{contract.identifier}/click", CLICK, content_type="application/json")
+    assert refused.status_code == 404 and not ClickEvent.objects.filter(button=contract).exists()
+    renewed = Client().post("/embed/session/", {"token": embed_token(keys["a"], embed_claims(pipelineId=1,
+                                                                                             stageId=4))},
+                            content_type="application/json")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {renewed.json()['access']}")
+    assert "Send contract" in [b["label"] for b in api.get("/api/panel/deal/42/").json()["buttons"]]
+
+
+@pytest.mark.parametrize("claim", [{"stageId": {"id": 4}}, {"pipelineId": True}, {"stageId": "x" * 65}])
+def test_a_stage_claim_that_is_no_id_is_refused(keys: dict[str, bytes], claim: dict[str, Any]) -> None:
+    response = embed_panel(embed_token(keys["a"], embed_claims(**claim)))
+    assert response.status_code == 401
+    assert f"its {next(iter(claim))} claim is not an id" in refusal_sentence(response)
