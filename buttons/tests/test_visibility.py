@@ -117,8 +117,8 @@ def test_another_companys_group_is_refused(admin_member: Member, outsider: Membe
         "label": "Send contract", "kind": "webhook", "url": "https://hooks.example.com/contract", "resource": "deal",
         "visibility": {"groups": [theirs.pk]}}, format="json")
     assert answer.status_code == 400
-    assert answer.json()["errors"]["visibility"] == [f"There is no group {theirs.pk} in this company: /api/groups/ lists "
-                                           "its groups."]
+    assert answer.json()["errors"]["visibility"] == [
+        f"There is no group {theirs.pk} in this company: /api/groups/ lists its groups."]
 
 
 def test_stages_are_checked_against_the_crms_pipelines(admin_member: Member, connected: PipedriveConnection,
@@ -128,8 +128,9 @@ def test_stages_are_checked_against_the_crms_pipelines(admin_member: Member, con
             "resource": "deal"}
     outside = client.post("/api/buttons/", {**body, "visibility": {"pipelines": [1], "stages": [5]}}, format="json")
     assert outside.status_code == 400
-    assert outside.json()["errors"]["visibility"] == ['The stage "Introduced" is in the pipeline "Partners", which this button '
-                                            "is not limited to: choose that pipeline too, or another stage."]
+    assert outside.json()["errors"]["visibility"] == [
+        'The stage "Introduced" is in the pipeline "Partners", which this button is not limited to: choose that '
+        "pipeline too, or another stage."]
     unknown = client.post("/api/buttons/", {**body, "visibility": {"stages": [99]}}, format="json")
     assert unknown.json()["errors"]["visibility"] == ["The CRM has no stage 99."]
     made = client.post("/api/buttons/", {**body, "visibility": {"pipelines": [1, 2], "stages": [4, 5]}},
