@@ -17,10 +17,9 @@ from accounts.access import RecordClaims
 from accounts.models import Company, Member
 from core.ids import crm_id
 
-NO_PLACE_CLAIMS = ("Buttons limited to pipelines or stages are hidden here: this page's token does not say which "
-                   "pipeline and stage the deal is in (pipelineId, stageId).")
-NO_CRM = ("Buttons limited to pipelines or stages are hidden here: this page is not connected to a CRM that says "
-          "which pipeline and stage the deal is in.")
+NO_PLACE_CLAIMS = ("Buttons limited to pipelines or stages are hidden: this page's token has no pipelineId and "
+                   "stageId for the deal.")
+NO_CRM = "Buttons limited to pipelines or stages are hidden: this page does not know the deal's stage."
 
 
 class RecordUnavailable(Exception):

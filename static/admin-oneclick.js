@@ -216,3 +216,23 @@
   add.addEventListener("click", function () { rows.push({ label: "", kind: "input", type: "text" }); draw(); });
   draw();
 })();
+
+// The rule editor: once pipelines are ticked, the stages of the others are dimmed (a stage must belong
+// to a ticked pipeline; the server says so too, with a sentence).
+(function () {
+  const pipelines = document.getElementById("id_vis_pipelines");
+  const stages = document.getElementById("id_vis_stages");
+  if (!pipelines || !stages || pipelines.tagName === "INPUT") return;
+  function follow() {
+    const ticked = new Set();
+    pipelines.querySelectorAll("input:checked").forEach(function (box) {
+      ticked.add(box.closest("label").textContent.trim());
+    });
+    stages.querySelectorAll(":scope > div").forEach(function (group) {
+      const name = group.querySelector("label").textContent.trim();
+      group.classList.toggle("oneclick-off", ticked.size > 0 && !ticked.has(name));
+    });
+  }
+  pipelines.addEventListener("change", follow);
+  follow();
+})();

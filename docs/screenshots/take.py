@@ -1,7 +1,7 @@
 """Take docs/screenshots/panel.png and log.png (and -dark twins): a seeded throw-away database, the real app, Chromium.
 
     .venv/bin/python docs/screenshots/take.py
-    .venv/bin/python docs/screenshots/take.py --crm http://localhost:8000   # crm, redirect, crm-list-narrow
+    .venv/bin/python docs/screenshots/take.py --crm http://localhost:8000   # crm, redirect, crm-list-narrow, rules
 
 The second form photographs the demo CRM page of a running `./run` (the panel inside another site's
 frame, answered by the built-in demo automation).
@@ -160,7 +160,7 @@ def main() -> None:
 
 
 def crm(base: str) -> None:
-    from testing.browser import chromium
+    from testing.browser import chromium, log_in
 
     out = Path(__file__).parent
     base = base.rstrip("/")
@@ -209,7 +209,17 @@ def crm(base: str) -> None:
         page.wait_for_timeout(600)
         page.screenshot(path=str(out / "crm-list-narrow.png"), full_page=True)
         page.close()
-    print(f"Saved crm.png, redirect.png (and -dark twins) and crm-list-narrow.png in {out}")
+        # The admin's rule editor of the demo's Send contract (shown on deals in "Negotiations started").
+        page = browser.new_page(viewport={"width": 1120, "height": 900}, device_scale_factor=1)
+        log_in(page, base.replace("localhost", "127.0.0.1"), "admin", "oneclick-admin", "/admin/")
+        page.goto(f"{base.replace('localhost', '127.0.0.1')}/admin/buttons/button/?q=Send+contract")
+        page.get_by_role("link", name="Send contract", exact=True).click()
+        rules = page.locator("fieldset.oneclick-rules")
+        rules.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        rules.screenshot(path=str(out / "rules.png"))
+        page.close()
+    print(f"Saved crm.png, redirect.png (and -dark twins), crm-list-narrow.png and rules.png in {out}")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from accounts.actions import create_member, rotate_embed_secret
-from accounts.models import Company
+from accounts.actions import create_member, rotate_embed_secret, save_group
+from accounts.models import Company, Group
 from buttons.models import Button
 
 DEMO_COMPANY = "737569"
@@ -42,6 +42,9 @@ class Command(BaseCommand):
             company.save(update_fields=["embed_origins"])
         if not company.embed_secret:
             rotate_embed_secret(company)
+        # A group to limit buttons to (the admin's "Where it shows"); the demo user is in it.
+        if not Group.objects.filter(company=company, name="Sales team").exists():
+            save_group(company.pk, "Sales team", ["1108048"])
         hook = f"{settings.DEMO_BASE_URL.rstrip('/')}/demo/automation"
         buttons: list[dict[str, Any]] = [
             {"label": "Create invoice", "url": f"{hook}?scenario=progress", "resource": "deal",
