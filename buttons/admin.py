@@ -209,7 +209,8 @@ class ButtonAdminForm(forms.ModelForm):
                                             for m in members]
         self.fields["vis_groups"].choices = [(str(g.pk), g.name) for g in groups]
         if not self.fields["vis_groups"].choices:
-            self.fields["vis_groups"].help_text = "No groups yet: make one under Groups in this admin (or at /api/groups/)."
+            self.fields["vis_groups"].help_text = ("No groups yet: make one under Groups in this admin (or at "
+                                                   "/api/groups/).")
 
     def _clean_rules(self, cleaned: dict[str, Any]) -> None:
         """The rule editor's choices as the button's visibility, checked against the company and its CRM."""
