@@ -59,7 +59,7 @@ def pipedrive_source(context: RecordContext) -> dict[str, Any] | None:
 
 def read_record(connection: PipedriveConnection, resource: str, object_id: str) -> dict[str, Any]:
     data = _get(connection, f"{ENDPOINTS[resource]}/{object_id}", UNREACHABLE.format(resource=resource),
-                resource, missing={})
+                resource).get("data") or {}
     if not isinstance(data, dict):
         events.warning("crm_error", company=connection.company_id, status=200)
         raise RecordUnavailable(UNREACHABLE.format(resource=resource))
@@ -94,9 +94,27 @@ CATALOGUE_UNREACHABLE = ("Pipedrive could not be reached to list the company's p
                          "moment.")
 
 
+PAGE, MAX_PAGES = 500, 10
+
+
 def _list(connection: PipedriveConnection, path: str) -> list[dict[str, Any]]:
-    data = _get(connection, path, CATALOGUE_UNREACHABLE, "list", missing=[])
-    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+    """Every item of a Pipedrive list, page by page while it says more follow (at most MAX_PAGES)."""
+    items: list[dict[str, Any]] = []
+    start = 0
+    for _ in range(MAX_PAGES):
+        body = _get(connection, f"{path}?start={start}&limit={PAGE}", CATALOGUE_UNREACHABLE, "list")
+        data = body.get("data")
+        if isinstance(data, list):
+            items.extend(item for item in data if isinstance(item, dict))
+        more = body.get("additional_data")
+        pagination = more.get("pagination") if isinstance(more, dict) else None
+        if not isinstance(pagination, dict) or pagination.get("more_items_in_collection") is not True:
+            break
+        following = pagination.get("next_start")
+        if not isinstance(following, int) or following <= start:
+            break
+        start = following
+    return items
 
 
 def _name(item: dict[str, Any], fallback: str) -> str:
@@ -109,8 +127,8 @@ def _order(item: dict[str, Any]) -> int:
     return order if isinstance(order, int) and not isinstance(order, bool) else 0
 
 
-def _get(connection: PipedriveConnection, path: str, sentence: str, what: str, *, missing: Any) -> Any:
-    """GET {api_domain}/api/v1/<path>: its `data` (`missing` on a 404), within BUDGET_SECONDS, the tokens
+def _get(connection: PipedriveConnection, path: str, sentence: str, what: str) -> dict[str, Any]:
+    """GET {api_domain}/api/v1/<path>: the answer's object ({} on a 404), within BUDGET_SECONDS, the tokens
     refreshed when they end or after a 401, a 429 waited out when its wait fits. RecordUnavailable else."""
     deadline = time.monotonic() + BUDGET_SECONDS
     if connection.expires_at - REFRESH_AHEAD <= timezone.now():
@@ -139,14 +157,14 @@ def _get(connection: PipedriveConnection, path: str, sentence: str, what: str, *
             time.sleep(wait)
             continue
         if response.status_code == 404:
-            return missing  # no such record: every record field is null
+            return {}  # no such record: every record field is null
         if response.status_code == 401:
             raise RecordUnavailable(REFUSED)
         body = json_object(response)
         if response.status_code != 200 or "data" not in body:
             events.warning("crm_error", company=connection.company_id, status=response.status_code)
             raise RecordUnavailable(sentence)
-        return body["data"] if body["data"] is not None else missing
+        return body
 
 
 def refresh(connection: PipedriveConnection, deadline: float) -> PipedriveConnection:

@@ -22,9 +22,11 @@ class ClickView(APIView):
         responses={
             202: ClickAcceptedSerializer,
             400: OpenApiResponse(description="A link button, a resource the button is not for, a bad body."),
-            404: OpenApiResponse(description="No such button in your company."),
+            404: OpenApiResponse(description="No such button in your company, or its visibility rules hide it on "
+                                 "this record (nothing is created)."),
             409: OpenApiResponse(description="Disabled until you read its (error) messages."),
-            503: OpenApiResponse(description="The task queue is unavailable; nothing was sent."),
+            503: OpenApiResponse(description="The task queue, or the CRM the button's fields or rules need, is "
+                                 "unavailable; nothing was sent."),
         },
         examples=[
             OpenApiExample(
@@ -67,8 +69,8 @@ class FormView(APIView):
         responses={
             200: FormSerializer,
             400: OpenApiResponse(description="A bad record, or a link button."),
-            404: OpenApiResponse(description="No such button in your company."),
-            503: OpenApiResponse(description="The CRM could not be asked for the record's values."),
+            404: OpenApiResponse(description="No such button in your company, or not available on this record."),
+            503: OpenApiResponse(description="The CRM could not be asked for the record's values or stage."),
         },
         summary="What a button asks before its click",
     )

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 DEAL = {"id": 42, "title": "120 licences for Globex", "value": 18400, "stage_id": 3, "pipeline_id": 1}
 PIPELINES = [{"id": 1, "name": "Sales", "active": True}, {"id": 2, "name": "Partners", "active": True}]
@@ -52,13 +53,18 @@ class FakePipedrive:
                 if self.headers.get("Authorization", "").removeprefix("Bearer ") not in fake.valid_tokens:
                     self._send(401, {"success": False, "error": "unauthorized"})
                     return
-                deal = fake.deals.get(self.path.removeprefix("/api/v1/deals/"))
+                path, _, query = self.path.partition("?")
+                deal = fake.deals.get(path.removeprefix("/api/v1/deals/"))
                 if deal is not None:
                     self._send(200, {"success": True, "data": deal})
-                elif self.path == "/api/v1/pipelines":
+                elif path == "/api/v1/pipelines":
                     self._send(200, {"success": True, "data": PIPELINES})
-                elif self.path == "/api/v1/stages":
-                    self._send(200, {"success": True, "data": STAGES})
+                elif path == "/api/v1/stages":  # two a page, as a long list comes in pages
+                    start = int(parse_qs(query).get("start", ["0"])[0])
+                    more = start + 2 < len(STAGES)
+                    self._send(200, {"success": True, "data": STAGES[start:start + 2], "additional_data": {
+                        "pagination": {"start": start, "limit": 2, "more_items_in_collection": more,
+                                       **({"next_start": start + 2} if more else {})}}})
                 else:
                     self._send(404, {"success": False, "error": "Deal not found"})
 
