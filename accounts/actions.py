@@ -123,7 +123,12 @@ def group_users(group: Group) -> list[str]:
     return [label for uses in group_uses for label in uses(group)]
 
 
+@transaction.atomic
 def delete_group(group: Group) -> None:
+    # Two admins deleting at once check and delete one after the other. (A button saved with this group in
+    # the same instant may still name it afterwards: nobody is in a deleted group, so it fails closed, and
+    # the admin shows it "as saved" to remove.)
+    Group.objects.select_for_update().filter(pk=group.pk).first()
     users = group_users(group)
     if users:
         raise GroupInUse(in_use_sentence(group, users))

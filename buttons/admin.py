@@ -205,9 +205,17 @@ class ButtonAdminForm(forms.ModelForm):
             members, groups = members.filter(company=company), groups.filter(company=company)
         else:
             members, groups = members.none(), groups.none()
-        self.fields["vis_users"].choices = [(m.external_id, f"{m.user.get_username()} (user {m.external_id})")
-                                            for m in members]
-        self.fields["vis_groups"].choices = [(str(g.pk), g.name) for g in groups]
+        # A saved id that is no longer offered (a member deleted since) stays on the page, ticked, so a save
+        # never drops it unseen (which could show the button to everyone); the check then asks to untick it.
+        users = [(m.external_id, f"{m.user.get_username()} (user {m.external_id})") for m in members]
+        offered = {value for value, _ in users}
+        self.fields["vis_users"].choices = users + [(value, f"User {value} (as saved; no longer a member)")
+                                                    for value in self.initial["vis_users"] if value not in offered]
+        named_groups = [(str(g.pk), g.name) for g in groups]
+        offered = {value for value, _ in named_groups}
+        self.fields["vis_groups"].choices = named_groups + [(value, f"Group {value} (as saved; deleted)")
+                                                            for value in self.initial["vis_groups"]
+                                                            if value not in offered]
         if not self.fields["vis_groups"].choices:
             self.fields["vis_groups"].help_text = ("No groups yet: make one under Groups in this admin (or at "
                                                    "/api/groups/).")

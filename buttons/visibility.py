@@ -50,7 +50,11 @@ def _crm_ids(key: str, raw: object) -> list[int | str]:
         value = crm_id(item)
         if value is None:
             raise VisibilityError(f"visibility.{key} must hold ids (numbers or 1 to 64 printable characters).", key)
-        typed: int | str = int(value) if key != "users" and value.isdigit() and len(value) < 16 else value
+        # Pipedrive's ids are numbers: kept as numbers when the text is exactly one (ASCII digits, no
+        # leading zero, so "007" and "²" stay text and never compare equal to another id).
+        typed: int | str = value
+        if key != "users" and value.isascii() and value.isdigit() and len(value) < 16 and str(int(value)) == value:
+            typed = int(value)
         if typed not in ids:
             ids.append(typed)
     return ids
@@ -61,11 +65,13 @@ def _group_ids(raw: object) -> list[int]:
         raise VisibilityError(f"visibility.groups must be a list of at most {MAX_IDS} group ids.", "groups")
     ids: list[int] = []
     for item in raw:
-        if isinstance(item, bool) or not isinstance(item, int | str) or not str(item).strip().isdigit():
+        text = str(item).strip()
+        if isinstance(item, bool) or not isinstance(item, int | str) or not (text.isascii() and text.isdigit()) \
+                or len(text) > 18:
             raise VisibilityError("visibility.groups must hold group ids (numbers, as /api/groups/ lists them).",
                                   "groups")
-        if int(item) not in ids:
-            ids.append(int(item))
+        if int(text) not in ids:
+            ids.append(int(text))
     return ids
 
 

@@ -150,7 +150,9 @@ def _place_claim(claims: dict[str, Any], name: str) -> str | None:
     return value
 
 
-MAX_RECORD_KEYS, MAX_RECORD_BYTES = 100, 8192
+# The values ride in the panel's bearer credential, a header: 4 KB keeps it under 8 KB, what gunicorn and
+# most proxies accept in one header (accounts.authentication.MAX_CREDENTIAL).
+MAX_RECORD_KEYS, MAX_RECORD_BYTES = 100, 4096
 
 
 def record_values(value: object) -> dict[str, Any] | None:

@@ -199,6 +199,9 @@ class PanelState:
     buttons: list[ButtonState]
     # Why buttons limited to pipelines or stages are hidden here (the CRM could not say), or None.
     notice: str | None = None
+    # The page's templates of a row (a button that appears while it is open: static/panel.js addRow).
+    webhook_template = ButtonState("__id__", "", "webhook", None, "none", 0, False, None)
+    link_template = ButtonState("__id__", "", "link", "about:blank", "none", 0, False, None)
 
 
 def _state(button: Button, unread: int, errors: int, hidden: bool = False) -> ButtonState:

@@ -200,8 +200,7 @@
 
   const rows = new Map(); // identifier -> row
 
-  document.querySelectorAll(".btn-row").forEach(function (node) {
-    if (node.dataset.kind !== "webhook") return;
+  function setupRow(node) {
     const row = {
       id: node.dataset.identifier,
       label: node.dataset.label,
@@ -225,7 +224,46 @@
     rows.set(row.id, row);
     row.press.addEventListener("click", function () { press(row); });
     row.envelope.addEventListener("click", function () { openLog(row); });
+    return row;
+  }
+
+  document.querySelectorAll("#button-list .btn-row").forEach(function (node) {
+    if (node.dataset.kind === "webhook") setupRow(node);
   });
+
+  // A button the panel state lists that the page does not show yet (the deal moved into its stage, or
+  // the CRM answered again): a row made from the page's own template, in label order.
+  function addRow(state) {
+    const template = document.getElementById(state.kind === "link" ? "row-template-link" : "row-template");
+    if (!template || document.querySelector('#button-list [data-identifier="' + state.identifier + '"]')) return;
+    let list = document.getElementById("button-list");
+    if (!list) {
+      list = document.createElement("ul");
+      list.className = "button-list";
+      list.id = "button-list";
+      const empty = panel.querySelector(".empty");
+      if (empty) empty.replaceWith(list); else panel.append(list);
+    }
+    const node = template.content.firstElementChild.cloneNode(true);
+    node.querySelectorAll("[id], [aria-describedby]").forEach(function (el) {
+      ["id", "aria-describedby"].forEach(function (name) {
+        const value = el.getAttribute(name);
+        if (value) el.setAttribute(name, value.split("__id__").join(state.identifier));
+      });
+    });
+    node.dataset.identifier = state.identifier;
+    node.dataset.label = state.label;
+    node.querySelectorAll(".action-label").forEach(function (el) { el.textContent = state.label; });
+    if (state.kind === "link") node.querySelector("a").href = state.url;
+    const after = Array.from(list.children).find(function (other) {
+      return (other.dataset.label || "").localeCompare(state.label) > 0;
+    });
+    list.insertBefore(node, after || null);
+    if (state.kind !== "webhook") return;
+    const row = setupRow(node);
+    row.asks = true; // not known here: the press asks the server for the form (nothing to ask: it clicks)
+    applyState(row, state);
+  }
 
   // --- Announcing a message of the user's own click while its log is closed ------------------------
   // Inside Pipedrive: its snackbar, plain text, at most 100 characters, at most one every 2 s (then a
@@ -326,9 +364,13 @@
             const row = rows.get(state.identifier);
             listed.add(state.identifier);
             if (row) applyState(row, state);
+            else addRow(state);
           });
-          // A button its rules now hide here, with no message to read: gone from the panel.
-          rows.forEach(function (row, id) { row.node.hidden = !listed.has(id); });
+          // A button its rules now hide here, with no message to read: gone from the panel (back when
+          // listed again).
+          document.querySelectorAll("#button-list .btn-row").forEach(function (node) {
+            node.hidden = !listed.has(node.dataset.identifier);
+          });
           const notice = document.getElementById("panel-notice");
           if (notice) {
             notice.textContent = result.data.notice || "";
@@ -506,6 +548,10 @@
       return null;
     }
     const form = result.data;
+    if (!form.fields.length && !form.confirm) { // nothing to ask after all (a row added while open)
+      const sent = await row.sendClick(null, false);
+      return sent.ok ? {} : null;
+    }
     const inputs = form.fields.filter(function (f) { return f.kind === "input"; });
     if (!form.fields.length && form.confirm && embed === "pipedrive" && sdk) {
       try {

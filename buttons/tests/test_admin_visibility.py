@@ -101,3 +101,19 @@ def test_a_group_in_use_cannot_be_deleted_in_the_admin(client: Client, sales: Gr
     assert "Yes, I’m sure" not in page
     client.post(f"/admin/accounts/group/{sales.pk}/delete/", {"post": "yes"})
     assert Group.objects.filter(pk=sales.pk).exists()
+
+
+def test_a_saved_user_who_left_stays_on_the_page_and_is_not_dropped_unseen(
+    client: Client, admin_member: Member, teammate: Member, make_button: Callable[..., Button],
+) -> None:
+    button = make_button()
+    button.visibility = {"users": [teammate.external_id]}
+    button.save()
+    teammate.user.delete()  # the member is gone; the rule still names the CRM user id
+    page = client.get(f"/admin/buttons/button/{button.pk}/change/").content.decode()
+    assert "User 1108048 (as saved; no longer a member)" in page
+    kept = client.post(f"/admin/buttons/button/{button.pk}/change/",
+                       form_data(button, label="Renamed", vis_users=["1108048"]))
+    assert kept.status_code == 200 and "User 1108048 is not a member of this company." in kept.content.decode()
+    button.refresh_from_db()
+    assert button.label == "Create invoice" and button.visibility["users"] == ["1108048"]

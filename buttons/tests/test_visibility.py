@@ -100,6 +100,8 @@ def test_rules_are_saved_through_the_api_and_read_back(admin_member: Member, tea
     ({"pipelines": [1]}, {"view": "list"}, "a list has no stage"),
     ({"users": ["999999"]}, {}, "User 999999 is not a member of this company."),
     ({"users": ["555"]}, {}, "User 555 is not a member of this company."),  # the outsider: another company's
+    ({"groups": ["²"]}, {}, "visibility.groups must hold group ids"),  # a digit to str.isdigit(), not to int()
+    ({"groups": [10**20]}, {}, "visibility.groups must hold group ids"),
 ])
 def test_bad_rules_are_refused_with_a_sentence(admin_member: Member, outsider: Member, visibility: Any,
                                                extra: dict, sentence: str) -> None:
@@ -109,6 +111,21 @@ def test_bad_rules_are_refused_with_a_sentence(admin_member: Member, outsider: M
     assert answer.status_code == 400
     assert sentence in str(answer.json()["errors"]["visibility"])
     assert not Button.objects.exists()
+
+
+def test_ids_that_only_look_like_numbers_stay_text(admin_member: Member) -> None:
+    made = api_client(admin_member).post("/api/buttons/", {
+        "label": "Send contract", "kind": "webhook", "url": "https://hooks.example.com/contract", "resource": "deal",
+        "visibility": {"pipelines": ["007", "²", 7], "stages": ["١٢", " 12 "]}}, format="json")
+    assert made.status_code == 201, made.content
+    # "007" is not pipeline 7 (a host sending "007" means "007"), nor an Arabic-Indic "12" stage 12.
+    assert made.json()["visibility"]["pipelines"] == ["007", "²", 7]
+    assert made.json()["visibility"]["stages"] == ["١٢", 12]
+    button = Button.objects.get()
+    assert labels(embedded(admin_member, "007", "١٢")) == ["Send contract"]
+    assert labels(embedded(admin_member, "7", "12")) == ["Send contract"]
+    assert labels(embedded(admin_member, "07", "12")) == []
+    assert button.visibility["pipelines"] == ["007", "²", 7]
 
 
 def test_another_companys_group_is_refused(admin_member: Member, outsider: Member) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import re
 import time
 import warnings
@@ -596,3 +597,18 @@ def test_a_stage_claim_that_is_no_id_is_refused(keys: dict[str, bytes], claim: d
     response = embed_panel(embed_token(keys["a"], embed_claims(**claim)))
     assert response.status_code == 401
     assert f"its {next(iter(claim))} claim is not an id" in refusal_sentence(response)
+
+
+def test_a_record_claim_of_4_kb_rides_in_a_credential_the_api_accepts(keys: dict[str, bytes]) -> None:
+    # Incompressible values: the credential's worst case for its size.
+    noise = random.Random(7)
+    record = {f"field_{n:02}": base64.b64encode(noise.randbytes(18)).decode() for n in range(100)}
+    assert 3900 < len(json.dumps(record)) <= 4096
+    page = embed_panel(embed_token(keys["a"], embed_claims(record=record)))
+    assert page.status_code == 200
+    access = access_of(page)
+    assert len(access) < 8000
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert api.get("/api/panel/deal/42/").status_code == 200
+    too_big = embed_panel(embed_token(keys["a"], embed_claims(record={**record, "field_00": "x" * 200})))
+    assert too_big.status_code == 401 and "record is over 4 KB" in refusal_sentence(too_big)

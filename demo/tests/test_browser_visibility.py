@@ -93,3 +93,27 @@ def test_the_session_deal_page_follows_the_demo_deals_stage(browser: Any, app_ur
         assert "Buttons limited to pipelines or stages are hidden" in page.locator("#panel-notice").inner_text()
     finally:
         page.close()
+
+
+def test_an_open_panel_follows_a_change_of_the_rules(browser: Any, app_url: str, demo: Button) -> None:
+    """The panel's regular refresh (here forced by the tab becoming visible again) hides a button the rules
+    now hide and adds one they now show, pressable, without a reload."""
+    call = Button.objects.create(company=demo.company, label="Book a call", url=demo.url, resource="deal",
+                                 messaging_enabled=True, visibility={"users": ["1108047"]})  # the admin only
+    page = browser.new_page()
+    try:
+        log_in(page, app_url, "demo", "oneclick-demo", "/panel/deal/43/")
+        assert "Send contract" in labels_in(page) and "Book a call" not in labels_in(page)
+        demo.visibility = {"groups": [], "users": ["1108047"]}
+        demo.save()
+        call.visibility = {"users": ["1108048"]}
+        call.save()
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+        page.locator('.btn-row[data-label="Book a call"]').wait_for()
+        page.locator('.btn-row[data-label="Send contract"]').wait_for(state="hidden")
+        shown = labels_in(page)
+        assert "Send contract" not in shown and shown.index("Book a call") < shown.index("Check VAT number")
+        page.locator('.btn-row[data-label="Book a call"] [data-role="press"]').click()
+        page.locator('.btn-row[data-label="Book a call"] [data-role="envelope"]:not([hidden])').wait_for(timeout=20000)
+    finally:
+        page.close()
