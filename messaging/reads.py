@@ -199,6 +199,8 @@ class PanelState:
     buttons: list[ButtonState]
     # Why buttons limited to pipelines or stages are hidden here (the CRM could not say), or None.
     notice: str | None = None
+    # How many of the view's buttons the rules hide here (the empty panel says "none for you", not "none yet").
+    hidden_count: int = 0
     # The page's templates of a row (a button that appears while it is open: static/panel.js addRow).
     webhook_template = ButtonState("__id__", "", "webhook", None, "none", 0, False, None)
     link_template = ButtonState("__id__", "", "link", "about:blank", "none", 0, False, None)
@@ -235,7 +237,8 @@ def panel_state(user: AbstractBaseUser, resource: str, object_id: str,
     viewer = viewer_for(user, resource, object_id, claims)
     listed = [(b, not seen) for b in buttons if (seen := viewer.sees(b)) or b.has_messages]
     counts = _unread_counts([b for b, _ in listed], user.pk, resource, object_id)
-    return PanelState([_state(b, *counts.get(b.pk, (0, 0)), hidden=hidden) for b, hidden in listed], viewer.notice)
+    states = [_state(b, *counts.get(b.pk, (0, 0)), hidden=hidden) for b, hidden in listed]
+    return PanelState(states, viewer.notice, len(buttons) - len(listed))
 
 
 def readable_on(button: Button, viewer: Viewer) -> bool:

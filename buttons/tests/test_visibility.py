@@ -343,3 +343,12 @@ def test_a_group_that_limits_buttons_is_not_deleted(admin_member: Member, sales:
     button.visibility = {}
     button.save()
     assert client.delete(f"/api/groups/{sales.pk}/").status_code == 204
+
+
+def test_a_panel_whose_buttons_are_all_hidden_says_none_are_for_you(client: Any, teammate: Member,
+                                                                     make_button: Callable[..., Button]) -> None:
+    limited(make_button, users=["1108047"])
+    client.force_login(teammate.user)
+    page = client.get(f"/panel/deal/{RECORD}/").content.decode()
+    assert "No buttons for you on this deal." in page and "Send contract" not in page.split("<template")[0]
+    assert "yet" not in page.split('class="empty"')[1][:80]
