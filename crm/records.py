@@ -30,6 +30,9 @@ from crm.models import PipedriveConnection
 from crm.pipedrive import json_object
 
 BUDGET_SECONDS = 3.0  # what one form or click may spend asking Pipedrive, retries included
+# After Pipedrive failed to answer a company's request (down, slow, a 5xx), its next requests fail at once
+# for this long: every open panel of a company with stage-limited buttons asks, and none should wait 3 s.
+DOWN_SECONDS = 5
 RECORD_CACHE_SECONDS = 60
 REFRESH_AHEAD = timedelta(seconds=60)  # refreshed this long before it ends, not at the last moment
 ENDPOINTS = {"deal": "deals", "organization": "organizations", "person": "persons"}
@@ -130,6 +133,9 @@ def _order(item: dict[str, Any]) -> int:
 def _get(connection: PipedriveConnection, path: str, sentence: str, what: str) -> dict[str, Any]:
     """GET {api_domain}/api/v1/<path>: the answer's object ({} on a 404), within BUDGET_SECONDS, the tokens
     refreshed when they end or after a 401, a 429 waited out when its wait fits. RecordUnavailable else."""
+    down_key = f"crm:down:{connection.company_id}"
+    if cache.get(down_key):  # it just failed: answer at once rather than hold a worker for the budget again
+        raise RecordUnavailable(sentence)
     deadline = time.monotonic() + BUDGET_SECONDS
     if connection.expires_at - REFRESH_AHEAD <= timezone.now():
         connection = refresh(connection, deadline)
@@ -137,6 +143,7 @@ def _get(connection: PipedriveConnection, path: str, sentence: str, what: str) -
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
+            cache.set(down_key, True, DOWN_SECONDS)
             raise RecordUnavailable(sentence)
         try:
             response = requests.get(f"{connection.api_domain}/api/v1/{path}",
@@ -144,6 +151,7 @@ def _get(connection: PipedriveConnection, path: str, sentence: str, what: str) -
                                     timeout=(min(left, 2.0), left))
         except requests.RequestException:
             events.warning("crm_unreachable", company=connection.company_id, resource=what)
+            cache.set(down_key, True, DOWN_SECONDS)
             raise RecordUnavailable(sentence) from None
         if response.status_code == 401 and not refreshed:
             connection, refreshed = refresh(connection, deadline), True
@@ -163,6 +171,8 @@ def _get(connection: PipedriveConnection, path: str, sentence: str, what: str) -
         body = json_object(response)
         if response.status_code != 200 or "data" not in body:
             events.warning("crm_error", company=connection.company_id, status=response.status_code)
+            if response.status_code >= 500:
+                cache.set(down_key, True, DOWN_SECONDS)
             raise RecordUnavailable(sentence)
         return body
 
