@@ -273,7 +273,7 @@ class ButtonAdmin(ShowsNewSecretOnce, CompanyScopedAdmin):
     # registered from their own admin modules: the test click (deliveries.admin) and clearing all
     # messages (messaging.admin). Their links below name those pages' URLs.
     pages: ClassVar[list[Callable[[ButtonAdmin], list[URLPattern]]]] = []
-    list_display = ("label", "kind", "resource", "view", "messaging_enabled", "messages_public")
+    list_display = ("label", "kind", "resource", "view", "messaging_enabled", "messages_public", "where_it_shows")
     list_filter = ("kind", "resource", "view", "messaging_enabled")
     search_fields = ("label", "url")
     readonly_fields = ("button_identifier", "current_secret", "clear_all_messages", "test_click")
@@ -356,6 +356,13 @@ class ButtonAdmin(ShowsNewSecretOnce, CompanyScopedAdmin):
 
     def get_list_display(self, request: HttpRequest) -> Any:
         return (*self.list_display, "company") if request.user.is_superuser else self.list_display
+
+    @admin.display(description="Where it shows")
+    def where_it_shows(self, obj: Button) -> str:
+        rules = {**visibility.empty(), **(obj.visibility or {})}
+        parts = [f"{len(rules[key])} {key if len(rules[key]) > 1 else key[:-1]}" for key in visibility.KEYS
+                 if rules[key]]
+        return ", ".join(parts) if parts else "Everywhere"
 
     @admin.display(description="Identifier")
     def button_identifier(self, obj: Button | None) -> str:

@@ -117,3 +117,14 @@ def test_a_saved_user_who_left_stays_on_the_page_and_is_not_dropped_unseen(
     assert kept.status_code == 200 and "User 1108048 is not a member of this company." in kept.content.decode()
     button.refresh_from_db()
     assert button.label == "Create invoice" and button.visibility["users"] == ["1108048"]
+
+
+def test_the_button_list_says_where_each_shows(client: Client, sales: Group,
+                                               make_button: Callable[..., Button]) -> None:
+    make_button(label="Create invoice")
+    limited = make_button(label="Send contract")
+    limited.visibility = {"stages": ["4", "5"], "groups": [sales.pk]}
+    limited.save()
+    page = client.get("/admin/buttons/button/").content.decode()
+    cells = re.findall(r'<td class="field-where_it_shows">([^<]*)</td>', page)
+    assert sorted(cells) == ["2 stages, 1 group", "Everywhere"]
