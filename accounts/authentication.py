@@ -40,7 +40,7 @@ def bearer_token(header: str) -> str | None:
         return None
     token = token.strip()
     # A signed embed's credential carries the record's values (crm.tokens caps them at 4 KB): it stays under
-    # the 8 KB a header may have in gunicorn and in most proxies.
+    # the 8 KB one header line may have in most proxies (nginx's large_client_header_buffers).
     return token if token and len(token) <= MAX_CREDENTIAL else ""
 
 

@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from accounts import access
 from accounts.actions import join_from_crm
+from accounts.authentication import MAX_CREDENTIAL
 from accounts.models import Member
 from buttons.records import Record
 from core.framing import framed_by
@@ -124,7 +125,9 @@ def embed_panel(request: HttpRequest) -> HttpResponse:
 
 
 class _TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(max_length=4096, trim_whitespace=True, help_text="The CRM's signed token (a JWT).")
+    # A signed embed's token carries the record's values (at most 4 KB of JSON: about 5.5 KB of JWT).
+    token = serializers.CharField(max_length=MAX_CREDENTIAL, trim_whitespace=True,
+                                  help_text="The CRM's signed token (a JWT).")
 
 
 class _AccessSerializer(serializers.Serializer):

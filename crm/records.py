@@ -133,7 +133,7 @@ def _order(item: dict[str, Any]) -> int:
 def _get(connection: PipedriveConnection, path: str, sentence: str, what: str) -> dict[str, Any]:
     """GET {api_domain}/api/v1/<path>: the answer's object ({} on a 404), within BUDGET_SECONDS, the tokens
     refreshed when they end or after a 401, a 429 waited out when its wait fits. RecordUnavailable else."""
-    down_key = f"crm:down:{connection.company_id}"
+    down_key = _down_key(connection.company_id)
     if cache.get(down_key):  # it just failed: answer at once rather than hold a worker for the budget again
         raise RecordUnavailable(sentence)
     deadline = time.monotonic() + BUDGET_SECONDS
@@ -177,12 +177,19 @@ def _get(connection: PipedriveConnection, path: str, sentence: str, what: str) -
         return body
 
 
+def _down_key(company_id: int) -> str:
+    return f"crm:down:{company_id}"
+
+
 def refresh(connection: PipedriveConnection, deadline: float) -> PipedriveConnection:
     """New tokens for the company, one process at a time (Pipedrive may retire a refresh token once used)."""
+    unreachable = "Pipedrive could not be reached to renew OneClick's access; try again in a moment."
     with transaction.atomic():
         locked = PipedriveConnection.objects.select_for_update().get(pk=connection.pk)
         if locked.updated_at > connection.updated_at and locked.expires_at - REFRESH_AHEAD > timezone.now():
             return locked  # another request refreshed it meanwhile
+        if cache.get(_down_key(locked.company_id)):  # the request before us (we queued on its lock) failed
+            raise RecordUnavailable(unreachable)
         left = max(0.1, deadline - time.monotonic())
         try:
             response = requests.post(f"{settings.PIPEDRIVE_OAUTH_URL}/oauth/token",
@@ -190,9 +197,12 @@ def refresh(connection: PipedriveConnection, deadline: float) -> PipedriveConnec
                                      auth=(settings.PIPEDRIVE_CLIENT_ID, settings.PIPEDRIVE_CLIENT_SECRET),
                                      timeout=(min(left, 2.0), left))
         except requests.RequestException:
-            raise RecordUnavailable("Pipedrive could not be reached to renew OneClick's access; try again in a "
-                                    "moment.") from None
+            cache.set(_down_key(locked.company_id), True, DOWN_SECONDS)
+            raise RecordUnavailable(unreachable) from None
         answer = json_object(response)
+        if response.status_code >= 500:
+            cache.set(_down_key(locked.company_id), True, DOWN_SECONDS)
+            raise RecordUnavailable(unreachable)
         if response.status_code != 200 or not isinstance(answer.get("access_token"), str):
             events.warning("crm_refresh_refused", company=locked.company_id, status=response.status_code)
             raise RecordUnavailable(REFUSED)

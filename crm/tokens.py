@@ -150,8 +150,8 @@ def _place_claim(claims: dict[str, Any], name: str) -> str | None:
     return value
 
 
-# The values ride in the panel's bearer credential, a header: 4 KB keeps it under 8 KB, what gunicorn and
-# most proxies accept in one header (accounts.authentication.MAX_CREDENTIAL).
+# The values ride in the panel's URL (the token) and its bearer credential (a header): 4 KB of JSON keeps
+# both under the 8 KB most proxies accept in a request line or one header (accounts.authentication).
 MAX_RECORD_KEYS, MAX_RECORD_BYTES = 100, 4096
 
 

@@ -114,3 +114,16 @@ def test_a_slow_or_missing_pipedrive_is_a_503_within_the_budget(
     PipedriveConnection.objects.update(api_domain=f"http://127.0.0.1:{free_port()}")  # nobody listens
     forget(admin_member)
     assert form(admin_member, deal_button).status_code == 503
+
+
+def test_a_failed_refresh_is_remembered_for_a_few_seconds(
+    admin_member: Member, connected: PipedriveConnection, deal_button: Button, pipedrive: FakePipedrive,
+    settings: Any,
+) -> None:
+    PipedriveConnection.objects.update(expires_at=timezone.now())  # the token must be renewed first
+    settings.PIPEDRIVE_OAUTH_URL = f"http://127.0.0.1:{free_port()}"  # Pipedrive's OAuth host is down
+    first = form(admin_member, deal_button)
+    assert first.status_code == 503 and "renew OneClick's access" in first.json()["detail"]
+    started = time.monotonic()
+    assert form(admin_member, deal_button).status_code == 503
+    assert time.monotonic() - started < 1 and pipedrive.reads == 0

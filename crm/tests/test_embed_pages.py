@@ -610,5 +610,9 @@ def test_a_record_claim_of_4_kb_rides_in_a_credential_the_api_accepts(keys: dict
     assert len(access) < 8000
     api = Client(HTTP_AUTHORIZATION=f"Bearer {access}")
     assert api.get("/api/panel/deal/42/").status_code == 200
+    token = embed_token(keys["a"], embed_claims(record=record))
+    assert len(f"/embed/panel/?{urlencode({'token': token})}") < 8000
+    renewed = Client().post("/embed/session/", {"token": token}, content_type="application/json")
+    assert renewed.status_code == 200 and len(renewed.json()["access"]) < 8000
     too_big = embed_panel(embed_token(keys["a"], embed_claims(record={**record, "field_00": "x" * 200})))
     assert too_big.status_code == 401 and "record is over 4 KB" in refusal_sentence(too_big)
