@@ -23,9 +23,9 @@ from django.utils.html import format_html
 
 from accounts.access import admin_company_of
 from accounts.admin import CompanyScopedAdmin, ShowsNewSecretOnce
-from accounts.models import Company, Group, Member
-from buttons import sources, visibility
-from buttons.actions import check_visibility
+from accounts.models import Company
+from buttons import visibility
+from buttons.admin_rules import VisibilityEditor
 from buttons.headers import HeaderError, clean_headers, shown, url_keepers
 from buttons.models import Button
 from buttons.serializers import URL_KEPT
@@ -88,17 +88,7 @@ SECRET_ACTIONS = (
 )
 
 
-RULE_FIELDS = {"pipelines": "vis_pipelines", "stages": "vis_stages", "users": "vis_users", "groups": "vis_groups"}
-TYPED_IDS_HELP = ("No CRM lists this company's pipelines (a signed embed's host): type the ids your host sends as "
-                  "pipelineId and stageId, separated by commas.")
-
-
-def _typed_ids(label: str, help_text: str) -> forms.CharField:
-    return forms.CharField(label=label, required=False, help_text=help_text,
-                           widget=forms.TextInput(attrs={"size": 40, "placeholder": "e.g. 1, 2"}))
-
-
-class ButtonAdminForm(forms.ModelForm):
+class ButtonAdminForm(VisibilityEditor, forms.ModelForm):
     # The guide's option, inverted onto the model's log_http_responses (default: log them).
     do_not_log_http_responses = forms.BooleanField(
         label="Do not log HTTP responses", required=False, help_text=GUIDE_HELP["do_not_log_http_responses"]
@@ -133,21 +123,6 @@ class ButtonAdminForm(forms.ModelForm):
         "textarea, select, multiselect). The webhook's fields object carries every one by its key.",
     )
 
-    # Where it shows (buttons.visibility): offered as the company's CRM and members name them; composed into
-    # the button's visibility in clean().
-    vis_pipelines = forms.MultipleChoiceField(
-        label="Pipelines", required=False, widget=forms.CheckboxSelectMultiple,
-        help_text="Deals in any of these pipelines. None ticked: every pipeline.")
-    vis_stages = forms.MultipleChoiceField(
-        label="Stages", required=False, widget=forms.CheckboxSelectMultiple,
-        help_text="Deals in any of these stages (each in a pipeline ticked above, if any). None ticked: every stage.")
-    vis_users = forms.MultipleChoiceField(
-        label="Users", required=False, widget=forms.CheckboxSelectMultiple,
-        help_text="Shown to these users, and to the members of the groups below. None of either: to everyone.")
-    vis_groups = forms.MultipleChoiceField(
-        label="Groups", required=False, widget=forms.CheckboxSelectMultiple,
-        help_text="Shown to the members of these groups (Groups, in this admin).")
-
     class Meta:
         model = Button
         # log_http_responses is edited through do_not_log_http_responses, the guide's wording.
@@ -161,86 +136,16 @@ class ButtonAdminForm(forms.ModelForm):
         widgets = {"url": forms.URLInput(attrs={"class": "vURLField", "size": 60})}
 
     user_id: int | None = None  # the admin editing (ButtonAdmin.get_form): confidential headers are theirs
-    company: Company | None = None  # whose members, groups and CRM pipelines the rules offer
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._offer_rules()
+        super().__init__(*args, **kwargs)  # (VisibilityEditor offers the rules' choices)
         self.initial["headers"] = shown(self.instance.headers or [])  # never a confidential value
         self.generated_secret: str | None = None
         self.initial["signing_secret"] = ""
         self.initial["do_not_log_http_responses"] = not self.instance.log_http_responses
 
-    def _offer_rules(self) -> None:
-        """The rule editor's choices: the company's pipelines and stages as its CRM names them (a note
-        when it cannot be reached, the saved ids kept), its members and its groups."""
-        rules = {**visibility.empty(), **(self.instance.visibility or {})}
-        for key, name in RULE_FIELDS.items():
-            self.initial[name] = [str(value) for value in rules[key]]
-        company = self.company or (self.instance.company if self.instance.company_id else None)
-        self.catalogue_note = ""
-        try:
-            catalogue = sources.pipelines(company) if company else None
-        except sources.RecordUnavailable as exc:
-            catalogue, self.catalogue_note = [], f"{exc} The pipelines and stages saved are kept; choose again later."
-        if catalogue is None:
-            self.fields["vis_pipelines"] = _typed_ids("Pipelines", TYPED_IDS_HELP)
-            self.fields["vis_stages"] = _typed_ids("Stages", "Deals in any of these stages. Empty: every stage.")
-            for name in ("vis_pipelines", "vis_stages"):
-                self.initial[name] = ", ".join(self.initial[name])
-        else:
-            named = {p.id for p in catalogue}
-            staged = {stage for p in catalogue for stage, _ in p.stages}
-            saved_pipelines = [v for v in self.initial["vis_pipelines"] if v not in named]
-            saved_stages = [v for v in self.initial["vis_stages"] if v not in staged]
-            self.fields["vis_pipelines"].choices = [(p.id, p.name) for p in catalogue] + [
-                (value, f"Pipeline {value} (as saved)") for value in saved_pipelines]
-            self.fields["vis_stages"].choices = [(p.name, list(p.stages)) for p in catalogue if p.stages] + [
-                (value, f"Stage {value} (as saved)") for value in saved_stages]
-            if self.catalogue_note:
-                self.fields["vis_pipelines"].help_text = self.catalogue_note
-        members = Member.objects.select_related("user").order_by("user__username")
-        groups = Group.objects.order_by("name")
-        if company is not None:
-            members, groups = members.filter(company=company), groups.filter(company=company)
-        else:
-            members, groups = members.none(), groups.none()
-        # A saved id that is no longer offered (a member deleted since) stays on the page, ticked, so a save
-        # never drops it unseen (which could show the button to everyone); the check then asks to untick it.
-        users = [(m.external_id, f"{m.user.get_username()} (user {m.external_id})") for m in members]
-        offered = {value for value, _ in users}
-        self.fields["vis_users"].choices = users + [(value, f"User {value} (as saved; no longer a member)")
-                                                    for value in self.initial["vis_users"] if value not in offered]
-        named_groups = [(str(g.pk), g.name) for g in groups]
-        offered = {value for value, _ in named_groups}
-        self.fields["vis_groups"].choices = named_groups + [(value, f"Group {value} (as saved; deleted)")
-                                                            for value in self.initial["vis_groups"]
-                                                            if value not in offered]
-        if not self.fields["vis_groups"].choices:
-            self.fields["vis_groups"].help_text = ("No groups yet: make one under Groups in this admin (or at "
-                                                   "/api/groups/).")
-
-    def _clean_rules(self, cleaned: dict[str, Any]) -> None:
-        """The rule editor's choices as the button's visibility, checked against the company and its CRM."""
-        raw: dict[str, list] = {}
-        for key, name in RULE_FIELDS.items():
-            value = cleaned.get(name) or []
-            raw[key] = [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
-        company = self.company or cleaned.get("company") or (
-            self.instance.company if self.instance.company_id else None)
-        resource = cleaned.get("resource") or self.instance.resource
-        try:
-            rules = visibility.clean_visibility(raw, resource, cleaned.get("view") or self.instance.view)
-            if company is not None:
-                check_visibility(company, rules, self.instance.visibility if self.instance.pk else None)
-        except visibility.VisibilityError as exc:
-            self.add_error(RULE_FIELDS.get(exc.key or "", "vis_stages"), str(exc))
-            rules = visibility.empty()  # the error is shown above; the model's own check has nothing to add
-        self.instance.visibility = rules
-
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        self._clean_rules(cleaned)
+        cleaned = super().clean()  # (VisibilityEditor composes the rules)
         action = cleaned.get("secret_action") or "keep"
         typed = cleaned.get("signing_secret") or ""
         if typed and action != "keep":

@@ -33,7 +33,9 @@ BUDGET_SECONDS = 3.0  # what one form or click may spend asking Pipedrive, retri
 # After Pipedrive failed to answer a company's request (down, slow, a 5xx), its next requests fail at once
 # for this long: every open panel of a company with stage-limited buttons asks, and none should wait 3 s.
 DOWN_SECONDS = 5
-RECORD_CACHE_SECONDS = 60
+# A deal moved to another stage shows the right buttons within a minute: this, plus an open panel's refresh
+# (static/panel.js, every 25 s on a page with stage-limited buttons).
+RECORD_CACHE_SECONDS = 30
 REFRESH_AHEAD = timedelta(seconds=60)  # refreshed this long before it ends, not at the last moment
 ENDPOINTS = {"deal": "deals", "organization": "organizations", "person": "persons"}
 UNREACHABLE = "Pipedrive could not be reached to read this {resource}'s fields; try again in a moment."

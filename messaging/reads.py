@@ -19,7 +19,7 @@ from accounts.access import RecordClaims
 from buttons.models import Button, ClickEvent
 from buttons.reads import buttons_for, get_own_event, viewer_for
 from buttons.records import OBJECT_ID_RULE, is_object_id, view_of
-from buttons.visibility import NOT_AVAILABLE, Viewer
+from buttons.visibility import NOT_AVAILABLE, Viewer, needs_place
 from core.sql import snapshot
 from messaging.models import Message
 
@@ -201,6 +201,9 @@ class PanelState:
     notice: str | None = None
     # How many of the view's buttons the rules hide here (the empty panel says "none for you", not "none yet").
     hidden_count: int = 0
+    # Some button of the view is limited to pipelines or stages: an open page refreshes more often, so a
+    # deal moved in the CRM shows the right buttons within a minute.
+    watches_place: bool = False
     # The page's templates of a row (a button that appears while it is open: static/panel.js addRow).
     webhook_template = ButtonState("__id__", "", "webhook", None, "none", 0, False, None)
     link_template = ButtonState("__id__", "", "link", "about:blank", "none", 0, False, None)
@@ -238,7 +241,8 @@ def panel_state(user: AbstractBaseUser, resource: str, object_id: str,
     listed = [(b, not seen) for b in buttons if (seen := viewer.sees(b)) or b.has_messages]
     counts = _unread_counts([b for b, _ in listed], user.pk, resource, object_id)
     states = [_state(b, *counts.get(b.pk, (0, 0)), hidden=hidden) for b, hidden in listed]
-    return PanelState(states, viewer.notice, len(buttons) - len(listed))
+    return PanelState(states, viewer.notice, len(buttons) - len(listed),
+                      any(needs_place(b.visibility) for b in buttons))
 
 
 def readable_on(button: Button, viewer: Viewer) -> bool:

@@ -26,6 +26,9 @@
   const POLL_IDLE_MS = 20000;
   const WINDOW_MS = 45000; // a click's message window
   const STREAM_SAFETY_MS = 60000; // a lost notification is caught up at the latest this late
+  // With buttons limited to pipelines or stages, the state is asked this often, so a deal moved in the CRM
+  // shows the right buttons within a minute (the server caches a CRM record 30 s).
+  const PLACE_REFRESH_MS = 25000;
   const READ_FLUSH_MS = 250;
   const PAGE_SIZE = 20;
   const TYPE_NAMES = { info: "Info", success: "Success", warning: "Warning", error: "Error" };
@@ -1236,7 +1239,10 @@
 
   function interval() {
     if (document.visibilityState !== "visible") return POLL_IDLE_MS;
-    if (streaming) return pendingDelivery() ? POLL_ACTIVE_MS : STREAM_SAFETY_MS;
+    if (streaming) {
+      if (pendingDelivery()) return POLL_ACTIVE_MS;
+      return panel.dataset.placeRules === "true" ? PLACE_REFRESH_MS : STREAM_SAFETY_MS;
+    }
     return followed.size || log.row ? POLL_ACTIVE_MS : POLL_IDLE_MS;
   }
 
