@@ -17,8 +17,8 @@ from accounts.access import RecordClaims
 from accounts.models import Company, Member
 from core.ids import crm_id
 
-NO_PLACE_CLAIMS = ("Buttons limited to pipelines or stages are hidden: this page's token has no pipelineId and "
-                   "stageId for the deal.")
+NO_PLACE_CLAIMS = ("Buttons limited to pipelines or stages are hidden: this page's token does not give both the "
+                   "deal's pipelineId and stageId.")
 NO_CRM = "Buttons limited to pipelines or stages are hidden: this page does not know the deal's stage."
 
 

@@ -578,7 +578,8 @@ def test_the_signed_embeds_stage_claims_decide_a_stage_limited_button(
     assert "Send contract" not in proposal.content.decode()
     silent = embed_panel(embed_token(keys["a"]))  # the token says nothing of the deal's place
     assert "Send contract" not in silent.content.decode()
-    assert "this page&#x27;s token has no pipelineId and stageId for the deal" in silent.content.decode()
+    assert "this page&#x27;s token does not give both the deal&#x27;s pipelineId and stageId" in \
+        silent.content.decode()
     # The claims ride in the page's credential: its API and its click answer the same, and a renewal with
     # a token from after the deal moved follows the move.
     api = Client(HTTP_AUTHORIZATION=f"Bearer {access_of(proposal)}")
