@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from accounts.models import Company, Group, Member
+from accounts.actions import group_members
+from accounts.models import Company, Group
 from buttons import sources
 from buttons.models import Button
 from buttons.visibility import VisibilityError
@@ -17,11 +18,10 @@ def check_visibility(company: Company, rules: dict[str, list], previous: dict[st
     """The rules' ids exist in the company (users, groups) and its CRM (pipelines, and stages within the
     chosen pipelines); VisibilityError with a sentence naming the first that does not. Pipelines and
     stages kept as they were are not asked of the CRM again (it may be down while a label changes)."""
-    users = [str(u) for u in rules["users"]]
-    known = set(Member.objects.filter(company=company, external_id__in=users).values_list("external_id", flat=True))
-    for user in users:
-        if user not in known:
-            raise VisibilityError(f"User {user} is not a member of this company.", "users")
+    try:
+        group_members(company.pk, [str(u) for u in rules["users"]])  # the groups API's check, and sentence
+    except ValueError as exc:
+        raise VisibilityError(str(exc), "users") from None
     groups = set(Group.objects.filter(company=company, pk__in=rules["groups"]).values_list("pk", flat=True))
     for group in rules["groups"]:
         if group not in groups:

@@ -63,14 +63,10 @@ class VisibilityEditor(forms.Form):
             for name in ("vis_pipelines", "vis_stages"):
                 self.initial[name] = ", ".join(self.initial[name])
         else:
-            named = {p.id for p in catalogue}
             staged = {stage for p in catalogue for stage, _ in p.stages}
-            saved_pipelines = [v for v in self.initial["vis_pipelines"] if v not in named]
-            saved_stages = [v for v in self.initial["vis_stages"] if v not in staged]
-            self.fields["vis_pipelines"].choices = [(p.id, p.name) for p in catalogue] + [
-                (value, f"Pipeline {value} (as saved)") for value in saved_pipelines]
-            self.fields["vis_stages"].choices = [(p.name, list(p.stages)) for p in catalogue if p.stages] + [
-                (value, f"Stage {value} (as saved)") for value in saved_stages]
+            self._offer("vis_pipelines", [(p.id, p.name) for p in catalogue], "Pipeline {} (as saved)")
+            self._offer("vis_stages", [(p.name, list(p.stages)) for p in catalogue if p.stages],
+                        "Stage {} (as saved)", staged)
             if self.catalogue_note:
                 self.fields["vis_pipelines"].help_text = self.catalogue_note
         members = Member.objects.select_related("user").order_by("user__username")
@@ -79,20 +75,20 @@ class VisibilityEditor(forms.Form):
             members, groups = members.filter(company=company), groups.filter(company=company)
         else:
             members, groups = members.none(), groups.none()
-        # A saved id that is no longer offered (a member deleted since) stays on the page, ticked, so a save
-        # never drops it unseen (which could show the button to everyone); the check then asks to untick it.
-        users = [(m.external_id, f"{m.user.get_username()} (user {m.external_id})") for m in members]
-        offered = {value for value, _ in users}
-        self.fields["vis_users"].choices = users + [(value, f"User {value} (as saved; no longer a member)")
-                                                    for value in self.initial["vis_users"] if value not in offered]
-        named_groups = [(str(g.pk), g.name) for g in groups]
-        offered = {value for value, _ in named_groups}
-        self.fields["vis_groups"].choices = named_groups + [(value, f"Group {value} (as saved; deleted)")
-                                                            for value in self.initial["vis_groups"]
-                                                            if value not in offered]
+        self._offer("vis_users", [(m.external_id, f"{m.user.get_username()} (user {m.external_id})")
+                                  for m in members], "User {} (as saved; no longer a member)")
+        self._offer("vis_groups", [(str(g.pk), g.name) for g in groups], "Group {} (as saved; deleted)")
         if not self.fields["vis_groups"].choices:
             self.fields["vis_groups"].help_text = ("No groups yet: make one under Groups in this admin (or at "
                                                    "/api/groups/).")
+
+    def _offer(self, name: str, choices: list, saved_label: str, offered: set[str] | None = None) -> None:
+        """A rule's choices, and after them each saved id no longer offered (a pipeline Pipedrive does not
+        list now, a member or group deleted since), ticked: a save never drops one unseen (which could show
+        the button to everyone); the check then asks to untick it."""
+        offered = offered if offered is not None else {value for value, _ in choices}
+        self.fields[name].choices = choices + [(value, saved_label.format(value)) for value in self.initial[name]
+                                               if value not in offered]
 
     def _clean_rules(self, cleaned: dict[str, Any]) -> None:
         """The rule editor's choices as the button's visibility, checked against the company and its CRM."""

@@ -135,8 +135,7 @@ def _order(item: dict[str, Any]) -> int:
 def _get(connection: PipedriveConnection, path: str, sentence: str, what: str) -> dict[str, Any]:
     """GET {api_domain}/api/v1/<path>: the answer's object ({} on a 404), within BUDGET_SECONDS, the tokens
     refreshed when they end or after a 401, a 429 waited out when its wait fits. RecordUnavailable else."""
-    down_key = _down_key(connection.company_id)
-    if cache.get(down_key):  # it just failed: answer at once rather than hold a worker for the budget again
+    if cache.get(_down_key(connection.company_id)):  # it just failed: answer at once, hold no worker 3 s
         raise RecordUnavailable(sentence)
     deadline = time.monotonic() + BUDGET_SECONDS
     if connection.expires_at - REFRESH_AHEAD <= timezone.now():
@@ -145,7 +144,7 @@ def _get(connection: PipedriveConnection, path: str, sentence: str, what: str) -
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
-            cache.set(down_key, True, DOWN_SECONDS)
+            _mark_down(connection.company_id)
             raise RecordUnavailable(sentence)
         try:
             response = requests.get(f"{connection.api_domain}/api/v1/{path}",
@@ -153,7 +152,7 @@ def _get(connection: PipedriveConnection, path: str, sentence: str, what: str) -
                                     timeout=(min(left, 2.0), left))
         except requests.RequestException:
             events.warning("crm_unreachable", company=connection.company_id, resource=what)
-            cache.set(down_key, True, DOWN_SECONDS)
+            _mark_down(connection.company_id)
             raise RecordUnavailable(sentence) from None
         if response.status_code == 401 and not refreshed:
             connection, refreshed = refresh(connection, deadline), True
@@ -174,13 +173,17 @@ def _get(connection: PipedriveConnection, path: str, sentence: str, what: str) -
         if response.status_code != 200 or "data" not in body:
             events.warning("crm_error", company=connection.company_id, status=response.status_code)
             if response.status_code >= 500:
-                cache.set(down_key, True, DOWN_SECONDS)
+                _mark_down(connection.company_id)
             raise RecordUnavailable(sentence)
         return body
 
 
 def _down_key(company_id: int) -> str:
     return f"crm:down:{company_id}"
+
+
+def _mark_down(company_id: int) -> None:
+    cache.set(_down_key(company_id), True, DOWN_SECONDS)
 
 
 def refresh(connection: PipedriveConnection, deadline: float) -> PipedriveConnection:
@@ -199,11 +202,11 @@ def refresh(connection: PipedriveConnection, deadline: float) -> PipedriveConnec
                                      auth=(settings.PIPEDRIVE_CLIENT_ID, settings.PIPEDRIVE_CLIENT_SECRET),
                                      timeout=(min(left, 2.0), left))
         except requests.RequestException:
-            cache.set(_down_key(locked.company_id), True, DOWN_SECONDS)
+            _mark_down(locked.company_id)
             raise RecordUnavailable(unreachable) from None
         answer = json_object(response)
         if response.status_code >= 500:
-            cache.set(_down_key(locked.company_id), True, DOWN_SECONDS)
+            _mark_down(locked.company_id)
             raise RecordUnavailable(unreachable)
         if response.status_code != 200 or not isinstance(answer.get("access_token"), str):
             events.warning("crm_refresh_refused", company=locked.company_id, status=response.status_code)

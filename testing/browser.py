@@ -27,6 +27,19 @@ CHROMIUM_ARGS = [
 ]
 
 
+def require_chromium() -> None:
+    """At the top of a browser test module: skip it where Debian's Chromium is missing (REQUIRE_BROWSER=1,
+    as CI sets it, makes that an error instead: a skipped browser suite must not pass for a green one)."""
+    if Path(CHROMIUM).exists():
+        return
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"REQUIRE_BROWSER=1 but there is no Chromium at {CHROMIUM}")
+    import pytest
+
+    pytest.skip(f"No Chromium at {CHROMIUM}: install Debian's chromium package to run browser tests",
+                allow_module_level=True)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -12,13 +12,28 @@ from typing import Any
 Answer = Callable[[dict[str, Any]], dict[str, Any]]
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A test server's handler: answers text with a length, logs nothing."""
+
+    def _send(self, text: str, content_type: str, status: int = 200) -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 class JsonHook:
     def __init__(self, answer: Answer) -> None:
         self.answer = answer
         self.payloads: list[dict[str, Any]] = []
         hook = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
                 hook.payloads.append(payload)
@@ -26,17 +41,6 @@ class JsonHook:
 
             def do_GET(self) -> None:
                 self._send("<!doctype html><title>Landed</title><p>Landed</p>", "text/html")
-
-            def _send(self, text: str, content_type: str) -> None:
-                data = text.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

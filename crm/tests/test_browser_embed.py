@@ -10,12 +10,11 @@ browser's default for these contexts, and said again through DevTools), so nothi
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,16 +25,12 @@ from accounts.actions import create_member, rotate_embed_secret
 from accounts.models import Member
 from buttons.models import Button, ClickEvent
 from core.secrets import EMBED_SECRET_PREFIX, secret_key_bytes
-from testing.browser import CHROMIUM, app_on_test_database, chromium, free_port, orm_beside_playwright
-from testing.hooks import JsonHook
+from testing.browser import app_on_test_database, chromium, free_port, orm_beside_playwright, require_chromium
+from testing.hooks import JsonHook, QuietHandler
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"REQUIRE_BROWSER=1 but there is no Chromium at {CHROMIUM}")
-    pytest.skip(f"No Chromium at {CHROMIUM}: install Debian's chromium package to run browser tests",
-                allow_module_level=True)
+require_chromium()
 
 PIPEDRIVE_SECRET = "browser-test-pipedrive-jwt-secret-0123456789abcdef"
 ACCESS_SECONDS = 12  # short, so the scenario outlives one bearer credential and must renew it
@@ -53,7 +48,7 @@ class Host:
         self.tokens_signed = 0
         host = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 path, _, query = self.path.partition("?")
                 if path == "/token":
@@ -64,17 +59,6 @@ class Host:
                     self._send(host.page(path.strip("/"), expired="expired" in query), "text/html")
                 else:
                     self.send_error(404)
-
-            def _send(self, text: str, content_type: str) -> None:
-                data = text.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True

@@ -6,9 +6,7 @@ record source says it), and the deal page of the session shows the same."""
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,15 +15,18 @@ from django.db import connections
 from django.test import override_settings
 
 from buttons.models import Button
-from testing.browser import CHROMIUM, app_on_test_database, chromium, free_port, log_in, orm_beside_playwright
+from testing.browser import (
+    app_on_test_database,
+    chromium,
+    free_port,
+    log_in,
+    orm_beside_playwright,
+    require_chromium,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"REQUIRE_BROWSER=1 but there is no Chromium at {CHROMIUM}")
-    pytest.skip(f"No Chromium at {CHROMIUM}: install Debian's chromium package to run browser tests",
-                allow_module_level=True)
+require_chromium()
 
 PORT = free_port()
 

@@ -13,7 +13,6 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,15 +23,12 @@ from buttons.models import Button, ClickEvent
 from buttons.tests.helpers import make_event
 from messaging.models import Message
 from messaging.tests.reading_helpers import message
-from testing.browser import CHROMIUM, app_on_test_database, chromium, log_in, orm_beside_playwright
+from testing.browser import app_on_test_database, chromium, log_in, orm_beside_playwright, require_chromium
+from testing.hooks import QuietHandler
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"REQUIRE_BROWSER=1 but there is no Chromium at {CHROMIUM}")
-    pytest.skip(f"No Chromium at {CHROMIUM}: install Debian's chromium package to run browser tests",
-                allow_module_level=True)
+require_chromium()
 
 HOSTILE = ('<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b>hostile</b>'
            '<a href="javascript:window.__pwned=3">one</a><a href=" java&#x09;script:window.__pwned=4">two</a>'
@@ -58,27 +54,16 @@ class Automation:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         automation = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
                 automation.events.append(body["event_id"])
-                self._send(200, json.dumps({"message_type": "success", "message": "Started <b>the scenario</b>"}),
+                self._send(json.dumps({"message_type": "success", "message": "Started <b>the scenario</b>"}),
                            "application/json")
                 threading.Thread(target=automation.follow_up, args=(body["event_id"],), daemon=True).start()
 
             def do_GET(self) -> None:  # the page a redirect opens
-                self._send(200, "<!doctype html><title>Landed</title><p>Landed</p>", "text/html")
-
-            def _send(self, status: int, text: str, content_type: str) -> None:
-                data = text.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
+                self._send("<!doctype html><title>Landed</title><p>Landed</p>", "text/html")
 
         return Handler
 

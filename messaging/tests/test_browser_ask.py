@@ -3,9 +3,7 @@ nothing and gives the focus back; a refused input's sentence beside it; a confir
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,16 +11,12 @@ from django.db import connections
 
 from accounts.models import Member
 from buttons.models import Button, ClickEvent
-from testing.browser import CHROMIUM, app_on_test_database, chromium, log_in, orm_beside_playwright
+from testing.browser import app_on_test_database, chromium, log_in, orm_beside_playwright, require_chromium
 from testing.hooks import JsonHook
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"REQUIRE_BROWSER=1 but there is no Chromium at {CHROMIUM}")
-    pytest.skip(f"No Chromium at {CHROMIUM}: install Debian's chromium package to run browser tests",
-                allow_module_level=True)
+require_chromium()
 
 FIELDS = [
     {"label": "Valid until", "type": "date", "required": True},

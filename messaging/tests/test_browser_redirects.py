@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import threading
 import time
 import urllib.request
@@ -27,22 +26,18 @@ from django.test import override_settings
 from accounts.models import Company
 from buttons.models import Button
 from testing.browser import (
-    CHROMIUM,
     app_on_test_database,
     chromium_with_popup_blocker,
     free_port,
     log_in,
     orm_beside_playwright,
+    require_chromium,
 )
 from testing.hooks import JsonHook
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"REQUIRE_BROWSER=1 but there is no Chromium at {CHROMIUM}")
-    pytest.skip(f"No Chromium at {CHROMIUM}: install Debian's chromium package to run browser tests",
-                allow_module_level=True)
+require_chromium()
 
 PORT = free_port()
 PIPEDRIVE_SECRET = "browser-test-pipedrive-jwt-secret-0123456789abcdef"
