@@ -215,6 +215,7 @@
       reason: node.querySelector(".reason"),
       status: node.querySelector(".btn-status"),
       busy: false,
+      statusAt: 0, // when the message beside the button was written (0: none, or a working state)
       asks: node.dataset.asks === "true",
       state: {
         envelope: node.dataset.envelope,
@@ -396,6 +397,15 @@
   }
 
   function showStatus(row, message) {
+    // A poll's answer can land after a newer message came by the stream: the status beside a button
+    // only moves forward to a newer message, and back to a working state only on a new click.
+    if (message && message.created_at) {
+      const at = Date.parse(message.created_at);
+      if (at < row.statusAt) return;
+      row.statusAt = at;
+    } else {
+      row.statusAt = 0;
+    }
     const status = row.status;
     status.replaceChildren();
     status.className = "btn-status";
@@ -721,7 +731,7 @@
         fresh.slice().reverse().forEach(function (m) { arrivedForMe(ev.row, m); }); // oldest first
         if (data.messages && data.messages.length) {
           showStatus(ev.row, data.messages[0]);
-        } else if (data.delivery === "pending") {
+        } else if (data.delivery === "pending" && !ev.row.statusAt) {
           // Not sent a second after the click: the delivery workers are busy (or this company's share is).
           const waited = Date.now() - (ev.endsAt - WINDOW_MS);
           showStatus(ev.row, { working: data.queued && waited > 1000
@@ -732,7 +742,7 @@
           ev.told = true;
           showStatus(ev.row, null);
           toast("The webhook could not be delivered.", "error");
-        } else if (data.delivery === "delivered" && !data.messages.length) {
+        } else if (data.delivery === "delivered" && !data.messages.length && !ev.row.statusAt) {
           showStatus(ev.row, { done: "Sent to the automation." });
         }
         if (data.redirect_url) openRedirect(ev, data.redirect_url);

@@ -409,6 +409,49 @@ def test_the_button_shows_the_automations_answer_then_each_message(
     page.close()
 
 
+# The panel's requests to /api/events/ answer 1.5 s late: a poll sent before a message arrived by the
+# stream lands after it, as it can on a slow network.
+_SLOW_EVENT_POLLS = """
+const realFetch = window.fetch;
+window.fetch = async function (input, init) {
+  const response = await realFetch(input, init);
+  const url = typeof input === "string" ? input : input.url;
+  if (url.includes("/api/events/")) await new Promise(function (done) { setTimeout(done, 1500); });
+  return response;
+};
+"""
+
+
+def test_a_late_poll_never_puts_an_older_message_back_beside_the_button(
+    app_url: str, browser: Any, automation: Automation, admin_member: Member, make_button: Callable[..., Button],
+) -> None:
+    make_button(label="Create invoice", url=f"{automation.base}/hook")
+    automation.steps = [{"wait": True}, {"message": "Step 1 of 2 done", "message_type": "info"},
+                        {"wait": True}, {"message": "All done", "message_type": "success"}]
+    page = browser.new_page()
+    page.add_init_script(_SLOW_EVENT_POLLS)
+    log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/42/")
+    status = page.locator(".btn-row[data-label=\"Create invoice\"] .btn-status")
+    # Every text the status shows, in order, from the click on.
+    status.evaluate("""node => {
+        window.shown = [];
+        new MutationObserver(() => window.shown.push(node.textContent.trim()))
+            .observe(node, {childList: true, subtree: true, characterData: true});
+    }""")
+    press(page, "Create invoice").click()
+    status.locator("text=Started the scenario").wait_for()
+    automation.go_on.set()
+    status.locator("text=Step 1 of 2 done").wait_for()
+    automation.go_on.set()
+    status.locator("text=All done").wait_for()
+    page.wait_for_timeout(4000)  # the late answers land, and the polls they trigger
+    shown = [text for text in page.evaluate("window.shown") if text]
+    after = shown[shown.index(next(t for t in shown if "All done" in t)):]
+    assert all("All done" in text for text in after), shown
+    assert "status-success" in status.get_attribute("class")
+    page.close()
+
+
 def test_390_pixels_wide_nothing_overlaps_and_no_lone_dot(
     app_url: str, browser: Any, admin_member: Member, make_button: Callable[..., Button],
 ) -> None:
