@@ -882,6 +882,7 @@
     next: null,
     loadingOlder: false,
     newest: null,
+    arrived: null, // ids the stream brought while the newest page was on its way (a Set), or null
     newestAgain: false,
     generation: 0,
     groups: new Map(), // click_id -> its group in the list
@@ -1096,6 +1097,7 @@
     const li = messageItem(m);
     li.classList.add("is-new");
     log.items.set(m.id, li);
+    if (log.arrived) log.arrived.add(m.id);
     placeMessage(m, li);
     log.announcer.textContent = "New " + (TYPE_NAMES[m.message_type] || "").toLowerCase() + " message: " +
       plainText(m.content);
@@ -1112,14 +1114,19 @@
       do {
         log.newestAgain = false;
         const generation = log.generation;
+        log.arrived = new Set(); // what the stream brings while this page is on its way
         const result = await api("GET", pageUrl());
+        const arrived = log.arrived;
+        log.arrived = null;
         if (generation !== log.generation || !result.ok) return;
         const results = result.data.results;
         if (results.length < PAGE_SIZE && !result.data.next) {
           // The newest page is the whole log: whatever the log shows beyond it was cleared meanwhile
-          // (how a polling page learns of a Clear all messages).
+          // (how a polling page learns of a Clear all messages), except what arrived after it was asked.
           const kept = new Set(results.map(function (m) { return m.id; }));
-          Array.from(log.items.keys()).forEach(function (id) { if (!kept.has(id)) removeMessage(id); });
+          Array.from(log.items.keys()).forEach(function (id) {
+            if (!kept.has(id) && !arrived.has(id)) removeMessage(id);
+          });
           log.next = null;
         }
         const fresh = results.filter(function (m) { return !log.items.has(m.id); });

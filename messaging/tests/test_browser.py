@@ -409,17 +409,18 @@ def test_the_button_shows_the_automations_answer_then_each_message(
     page.close()
 
 
-# The panel's requests to /api/events/ answer 1.5 s late: a poll sent before a message arrived by the
-# stream lands after it, as it can on a slow network.
-_SLOW_EVENT_POLLS = """
-const realFetch = window.fetch;
-window.fetch = async function (input, init) {
-  const response = await realFetch(input, init);
-  const url = typeof input === "string" ? input : input.url;
-  if (url.includes("/api/events/")) await new Promise(function (done) { setTimeout(done, 1500); });
-  return response;
-};
-"""
+def _answer_late(page: Any, path_part: str) -> None:
+    """The panel's requests whose URL holds path_part answer 1.5 s late: a request sent before a message
+    arrived by the stream lands after it, as it can on a slow network."""
+    page.add_init_script("""
+    const realFetch = window.fetch;
+    window.fetch = async function (input, init) {
+      const response = await realFetch(input, init);
+      const url = typeof input === "string" ? input : input.url;
+      if (url.includes(PATH_PART)) await new Promise(function (done) { setTimeout(done, 1500); });
+      return response;
+    };
+    """.replace("PATH_PART", json.dumps(path_part)))
 
 
 def test_a_late_poll_never_puts_an_older_message_back_beside_the_button(
@@ -429,7 +430,7 @@ def test_a_late_poll_never_puts_an_older_message_back_beside_the_button(
     automation.steps = [{"wait": True}, {"message": "Step 1 of 2 done", "message_type": "info"},
                         {"wait": True}, {"message": "All done", "message_type": "success"}]
     page = browser.new_page()
-    page.add_init_script(_SLOW_EVENT_POLLS)
+    _answer_late(page, "/api/events/")
     log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/42/")
     status = page.locator(".btn-row[data-label=\"Create invoice\"] .btn-status")
     # Every text the status shows, in order, from the click on.
@@ -449,6 +450,40 @@ def test_a_late_poll_never_puts_an_older_message_back_beside_the_button(
     after = shown[shown.index(next(t for t in shown if "All done" in t)):]
     assert all("All done" in text for text in after), shown
     assert "status-success" in status.get_attribute("class")
+    page.close()
+
+
+def test_a_late_log_page_never_takes_away_a_message_the_stream_brought(
+    app_url: str, browser: Any, automation: Automation, admin_member: Member, make_button: Callable[..., Button],
+) -> None:
+    make_button(label="Create invoice", url=f"{automation.base}/hook")
+    automation.steps = [{"wait": True}, {"message": "Step 1 of 2 done", "message_type": "info"},
+                        {"wait": True}, {"message": "All done", "message_type": "success"}]
+    page = browser.new_page()
+    _answer_late(page, "/messages?")
+    log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/42/")
+    press(page, "Create invoice").click()
+    page.locator(".btn-row[data-label=\"Create invoice\"] .btn-status >> text=Started the scenario").wait_for()
+    envelope(page, "Create invoice").click()
+    items = page.locator("#log-list .msg")
+    items.filter(has_text="Started the scenario").wait_for()
+    page.evaluate("""() => {
+        window.removed = [];
+        new MutationObserver(changes => changes.forEach(change => change.removedNodes.forEach(node => {
+            // A message item taken out (a click's group moving to the top is not one)
+            if (node.nodeType === 1 && node.matches(".msg")) window.removed.push(node.textContent);
+        })))
+            .observe(document.getElementById("log-list"), {childList: true, subtree: true});
+    }""")
+    automation.go_on.set()
+    # Step 1 comes by the stream and makes the log ask for its newest page, which answers late...
+    items.filter(has_text="Step 1 of 2 done").wait_for()
+    automation.go_on.set()
+    # ... after "All done" came by the stream too: that late page must not take it away.
+    items.filter(has_text="All done").wait_for()
+    page.wait_for_timeout(4000)
+    assert not [text for text in page.evaluate("window.removed") if "All done" in text]
+    assert items.count() == 3
     page.close()
 
 
