@@ -216,6 +216,8 @@
       status: node.querySelector(".btn-status"),
       busy: false,
       statusAt: 0, // when the message beside the button was written (0: none, or a working state)
+      readApplied: 0, // the number of the newest read whose answer set this button's state
+      current: null, // the event id of the button's newest click: only it sets the status and the busy lock
       asks: node.dataset.asks === "true",
       state: {
         envelope: node.dataset.envelope,
@@ -351,6 +353,13 @@
 
   let panelRefresh = null;
   let panelRefreshAgain = false;
+  let readsSent = 0; // reads (of some messages, or all) sent from this page, numbered
+
+  function applyReadState(row, seq, state) {
+    if (seq < row.readApplied) return; // an earlier read's answer, landing after a later one's
+    row.readApplied = seq;
+    applyState(row, state);
+  }
 
   async function refreshPanel() {
     // One request at a time; a call during a request runs once more after it.
@@ -361,7 +370,10 @@
     panelRefresh = (async function () {
       do {
         panelRefreshAgain = false;
+        const reads = readsSent;
         const result = await api("GET", panel.dataset.stateUrl);
+        // A read sent meanwhile may not be in this answer (the unread count, a lock until read): ask again.
+        if (reads !== readsSent) { panelRefreshAgain = true; continue; }
         if (result.ok && Array.isArray(result.data.buttons)) {
           const listed = new Set();
           result.data.buttons.forEach(function (state) {
@@ -627,6 +639,7 @@
   // --- Clicking: press, then follow the event for its window ------------------------------------
 
   const followed = new Map(); // event id -> {id, row, endsAt, seen:Set, delivery}
+  let asking = false; // a button's form is loading or open
 
   async function press(row) {
     lastGesture = Date.now();
@@ -645,10 +658,14 @@
     row.redirect = null;
     if (row.asks && askDialog) {
       // The form sends the click itself (its errors stay beside their fields); cancelled: nothing sent.
+      // One form at a time: a second button pressed while the first one's form loads would otherwise
+      // take over the dialog, and Run would send both clicks.
+      if (asking) return;
+      asking = true;
       setBusy(row, true);
       row.sendClick = function (fields, inForm) { return sendClick(row, selected, fields, inForm); };
       let sent = null;
-      try { sent = await ask(row); } finally { if (!sent) setBusy(row, false); }
+      try { sent = await ask(row); } finally { asking = false; if (!sent) setBusy(row, false); }
       return;
     }
     setBusy(row, true);
@@ -657,6 +674,7 @@
 
   async function sendClick(row, selected, fields, inForm) {
     // The click; {ok} and, refused, the sentence (and the input it names) for a form to show.
+    row.current = null; // the button's earlier clicks still log their messages, but no longer speak beside it
     showStatus(row, { working: "Sending…" });
     const result = await api("POST", "/api/buttons/" + row.id + "/click", {
       resource: record.resource, view: record.view, selectedIds: selected, fields: fields,
@@ -689,6 +707,7 @@
 
   function follow(row, eventId, endsAt) {
     const ev = { id: eventId, row: row, endsAt: Date.parse(endsAt), seen: new Set(), delivery: "pending" };
+    row.current = eventId;
     followed.set(eventId, ev);
     saveFollowed();
     pollEvent(ev);
@@ -707,6 +726,8 @@
       const row = rows.get(item.button);
       if (row && item.endsAt > Date.now()) {
         followed.set(item.id, { id: item.id, row: row, endsAt: item.endsAt, seen: new Set(), delivery: "pending" });
+        const current = row.current ? followed.get(row.current) : null;
+        if (!current || current.endsAt < item.endsAt) row.current = item.id; // the newest click
         setBusy(row, true);
       }
     });
@@ -729,6 +750,20 @@
         const fresh = (data.messages || []).filter(function (m) { return !ev.seen.has(m.id); });
         fresh.forEach(function (m) { ev.seen.add(m.id); });
         fresh.slice().reverse().forEach(function (m) { arrivedForMe(ev.row, m); }); // oldest first
+        if (ev.row.current !== ev.id) {
+          // An earlier click of a button clicked again: its messages are logged, its redirect still
+          // reaches the user, but the status and the lock beside the button are the newer click's.
+          if (data.redirect_url) openRedirect(ev, data.redirect_url);
+          if (data.delivery === "failed" && !data.messages.length && !ev.told) {
+            ev.told = true;
+            toast("An earlier click of " + ev.row.label + " could not be delivered.", "error");
+          }
+          if (fresh.length) {
+            refreshPanel();
+            if (log.row === ev.row) loadNewest();
+          }
+          continue;
+        }
         if (data.messages && data.messages.length) {
           showStatus(ev.row, data.messages[0]);
         } else if (data.delivery === "pending" && !ev.row.statusAt) {
@@ -760,7 +795,7 @@
   function stopFollowing(ev) {
     followed.delete(ev.id);
     saveFollowed();
-    setBusy(ev.row, false);
+    if (ev.row.current === ev.id) setBusy(ev.row, false);
     let other = false;
     followed.forEach(function (e) { if (e.row === ev.row) other = true; });
     if (!other) {
@@ -1058,8 +1093,10 @@
       return;
     }
     result.data.results.forEach(function (m) {
+      if (log.items.has(m.id)) return; // already brought by the stream, or by a newest page meanwhile
       const li = messageItem(m);
       log.items.set(m.id, li);
+      if (log.arrived) log.arrived.add(m.id);
       placeMessage(m, li);
     });
     log.next = result.data.next;
@@ -1071,9 +1108,11 @@
     if (!log.row || !log.next || log.loadingOlder) return;
     log.loadingOlder = true;
     const generation = log.generation;
-    const result = await api("GET", sameOrigin(log.next));
+    const cursor = log.next;
+    const result = await api("GET", sameOrigin(cursor));
     log.loadingOlder = false;
-    if (generation !== log.generation || !result.ok) return;
+    // The log was cleared meanwhile (a newest page found it whole): this older page is gone too.
+    if (generation !== log.generation || !result.ok || log.next !== cursor) return;
     result.data.results.forEach(function (m) {
       if (log.items.has(m.id)) return;
       const li = messageItem(m);
@@ -1118,7 +1157,10 @@
         const result = await api("GET", pageUrl());
         const arrived = log.arrived;
         log.arrived = null;
-        if (generation !== log.generation || !result.ok) return;
+        if (generation !== log.generation || !result.ok) {
+          if (log.newestAgain && log.row) continue; // asked again, for the log open now
+          return;
+        }
         const results = result.data.results;
         if (results.length < PAGE_SIZE && !result.data.next) {
           // The newest page is the whole log: whatever the log shows beyond it was cleared meanwhile
@@ -1172,13 +1214,14 @@
     if (!row || !log.queue.size) { log.queue.clear(); return; }
     const ids = Array.from(log.queue);
     log.queue.clear();
+    const seq = ++readsSent;
     const result = await api("POST", "/api/buttons/" + row.id + "/messages/read", {
       resource: record.resource, object_id: record.objectId, ids: ids,
     });
     if (result.ok) {
       // Read on the server (the envelope and the disable rules follow at once), but the markers stay
       // until the reader leaves the log, so what was new is still visible while reading it.
-      applyState(row, result.data.button);
+      applyReadState(row, seq, result.data.button);
       if (log.row === row) updateLogChrome();
     } else {
       window.setTimeout(function () { // try again later, when still on screen
@@ -1194,6 +1237,8 @@
     const row = log.row;
     if (!row) return;
     log.readAll.disabled = true;
+    const shown = Array.from(log.items.keys()); // not what the stream brings while this is on its way
+    const seq = ++readsSent;
     const result = await api("POST", "/api/buttons/" + row.id + "/messages/read-all", {
       resource: record.resource, object_id: record.objectId,
     });
@@ -1202,9 +1247,9 @@
       updateLogChrome();
       return;
     }
-    applyState(row, result.data.button);
+    applyReadState(row, seq, result.data.button);
     if (log.row === row) {
-      markShownRead(Array.from(log.items.keys()));
+      markShownRead(shown);
       log.announcer.textContent = "All messages marked read.";
       updateLogChrome();
     }
@@ -1297,7 +1342,7 @@
         arrivedForMe(row, m);
         followed.forEach(function (ev) {
           if (ev.row !== row || !m.event_id || m.event_id !== ev.id) return;
-          showStatus(row, m); // the click's newest word, beside its button, without a request
+          if (row.current === ev.id) showStatus(row, m); // the click's newest word, without a request
           if (m.redirect_url) openRedirect(ev, m.redirect_url);
         });
       }

@@ -7,6 +7,7 @@ own process, pointed at the database the caller names; Celery tasks run eagerly 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -164,6 +165,20 @@ def chromium() -> Iterator[object]:
             yield browser
         finally:
             browser.close()
+
+
+def answer_late(page: Any, path_part: str, ms: int = 1500) -> None:
+    """The page's fetches whose URL holds path_part answer `ms` late: a request sent before something
+    else happened lands after it, as it can on a slow network."""
+    page.add_init_script("""
+    const realFetch = window.fetch;
+    window.fetch = async function (input, init) {
+      const response = await realFetch(input, init);
+      const url = typeof input === "string" ? input : input.url;
+      if (url.includes(PATH_PART)) await new Promise(function (done) { setTimeout(done, DELAY); });
+      return response;
+    };
+    """.replace("PATH_PART", json.dumps(path_part)).replace("DELAY", str(int(ms))))
 
 
 def log_in(page: object, base: str, username: str, password: str, next_path: str = "/") -> None:

@@ -23,7 +23,14 @@ from buttons.models import Button, ClickEvent
 from buttons.tests.helpers import make_event
 from messaging.models import Message
 from messaging.tests.reading_helpers import message
-from testing.browser import app_on_test_database, chromium, log_in, orm_beside_playwright, require_chromium
+from testing.browser import (
+    answer_late,
+    app_on_test_database,
+    chromium,
+    log_in,
+    orm_beside_playwright,
+    require_chromium,
+)
 from testing.hooks import QuietHandler
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -45,6 +52,8 @@ class Automation:
         self.steps: list[dict[str, Any]] = []
         self.go_on = threading.Event()
         self.posted: list[int] = []
+        self.answer = "Started <b>the scenario</b>"
+        self.hold: threading.Event | None = None  # set: the webhook's answer waits for it
         handler = self._handler()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
@@ -58,7 +67,9 @@ class Automation:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
                 automation.events.append(body["event_id"])
-                self._send(json.dumps({"message_type": "success", "message": "Started <b>the scenario</b>"}),
+                if automation.hold is not None:
+                    automation.hold.wait(30)
+                self._send(json.dumps({"message_type": "success", "message": automation.answer}),
                            "application/json")
                 threading.Thread(target=automation.follow_up, args=(body["event_id"],), daemon=True).start()
 
@@ -93,6 +104,8 @@ class Automation:
             self.posted.append(response.status)
 
     def close(self) -> None:
+        if self.hold is not None:
+            self.hold.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -409,20 +422,6 @@ def test_the_button_shows_the_automations_answer_then_each_message(
     page.close()
 
 
-def _answer_late(page: Any, path_part: str) -> None:
-    """The panel's requests whose URL holds path_part answer 1.5 s late: a request sent before a message
-    arrived by the stream lands after it, as it can on a slow network."""
-    page.add_init_script("""
-    const realFetch = window.fetch;
-    window.fetch = async function (input, init) {
-      const response = await realFetch(input, init);
-      const url = typeof input === "string" ? input : input.url;
-      if (url.includes(PATH_PART)) await new Promise(function (done) { setTimeout(done, 1500); });
-      return response;
-    };
-    """.replace("PATH_PART", json.dumps(path_part)))
-
-
 def test_a_late_poll_never_puts_an_older_message_back_beside_the_button(
     app_url: str, browser: Any, automation: Automation, admin_member: Member, make_button: Callable[..., Button],
 ) -> None:
@@ -430,7 +429,7 @@ def test_a_late_poll_never_puts_an_older_message_back_beside_the_button(
     automation.steps = [{"wait": True}, {"message": "Step 1 of 2 done", "message_type": "info"},
                         {"wait": True}, {"message": "All done", "message_type": "success"}]
     page = browser.new_page()
-    _answer_late(page, "/api/events/")
+    answer_late(page, "/api/events/")
     log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/42/")
     status = page.locator(".btn-row[data-label=\"Create invoice\"] .btn-status")
     # Every text the status shows, in order, from the click on.
@@ -460,7 +459,7 @@ def test_a_late_log_page_never_takes_away_a_message_the_stream_brought(
     automation.steps = [{"wait": True}, {"message": "Step 1 of 2 done", "message_type": "info"},
                         {"wait": True}, {"message": "All done", "message_type": "success"}]
     page = browser.new_page()
-    _answer_late(page, "/messages?")
+    answer_late(page, "/messages?")
     log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/42/")
     press(page, "Create invoice").click()
     page.locator(".btn-row[data-label=\"Create invoice\"] .btn-status >> text=Started the scenario").wait_for()
@@ -484,6 +483,57 @@ def test_a_late_log_page_never_takes_away_a_message_the_stream_brought(
     page.wait_for_timeout(4000)
     assert not [text for text in page.evaluate("window.removed") if "All done" in text]
     assert items.count() == 3
+    page.close()
+
+
+def test_a_second_click_keeps_its_own_status_and_lock_while_the_first_is_still_followed(
+    app_url: str, browser: Any, automation: Automation, admin_member: Member, make_button: Callable[..., Button],
+) -> None:
+    make_button(label="Create invoice", url=f"{automation.base}/hook")
+    page = browser.new_page()
+    log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/42/?live=poll")  # polls every click it follows
+    page.wait_for_selector('#live[data-state="poll"]')
+    status = page.locator(".btn-row[data-label=\"Create invoice\"] .btn-status")
+    press(page, "Create invoice").click()
+    status.locator("text=Started the scenario").wait_for()
+    automation.hold = threading.Event()  # the second click's automation takes its time
+    automation.answer = "Second invoice created"
+    press(page, "Create invoice").click()
+    status.locator("text=Started the scenario").wait_for(state="detached")  # "Sending…"
+    page.wait_for_timeout(4000)  # the panel polls the first click (still in its window) meanwhile
+    assert "Started the scenario" not in status.inner_text()
+    assert press(page, "Create invoice").get_attribute("aria-busy") == "true"  # no duplicate click yet
+    automation.hold.set()
+    status.locator("text=Second invoice created").wait_for()
+    page.wait_for_timeout(2000)
+    assert "Second invoice created" in status.inner_text()
+    assert press(page, "Create invoice").get_attribute("aria-busy") is None
+    page.close()
+
+
+def test_a_late_state_answer_never_brings_back_the_count_of_messages_just_read(
+    app_url: str, browser: Any, admin_member: Member, make_button: Callable[..., Button],
+) -> None:
+    button = make_button(label="Create invoice")
+    for n in range(3):
+        message(button, admin_member, "42", content=f"Invoice {n} sent")
+    page = browser.new_page()
+    answer_late(page, "/api/panel/")  # the panel's state, asked for every 1.5 s while the log is open
+    log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/42/?live=poll")
+    badge = page.locator('.btn-row[data-label="Create invoice"] .badge')
+    badge.wait_for()
+    page.evaluate("""() => {
+        const badge = document.querySelector('.btn-row[data-label="Create invoice"] .badge');
+        window.badges = [];
+        new MutationObserver(() => window.badges.push(badge.hidden ? "" : badge.textContent))
+            .observe(badge, {attributes: true, childList: true, characterData: true, subtree: true});
+    }""")
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # back to the tab: the state is asked
+    envelope(page, "Create invoice").click()  # seen, so read, while that state's answer is on its way
+    badge.wait_for(state="hidden")
+    page.wait_for_timeout(5000)
+    shown = page.evaluate("window.badges")
+    assert "" in shown and not [count for count in shown[shown.index(""):] if count], shown
     page.close()
 
 

@@ -11,7 +11,14 @@ from django.db import connections
 
 from accounts.models import Member
 from buttons.models import Button, ClickEvent
-from testing.browser import app_on_test_database, chromium, log_in, orm_beside_playwright, require_chromium
+from testing.browser import (
+    answer_late,
+    app_on_test_database,
+    chromium,
+    log_in,
+    orm_beside_playwright,
+    require_chromium,
+)
 from testing.hooks import JsonHook
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -159,6 +166,32 @@ def test_a_confirmation_comes_before_the_click(
     page.locator("#ask[open]").get_by_role("button", name="Run", exact=True).click()
     page.locator('.btn-row[data-label="Send quote"] .btn-status', has_text="Quote sent").wait_for()
     assert len(receiver.payloads) == 1 and receiver.payloads[0]["fields"] is None
+    page.close()
+
+
+def test_a_second_button_pressed_while_a_form_loads_neither_takes_it_over_nor_clicks(
+    app_url: str, browser: Any, admin_member: Member, receiver: JsonHook
+) -> None:
+    button_with(admin_member, receiver.url, confirm=True, confirm_text="Send the quote to the customer?")
+    other = Button(company=admin_member.company, label="Archive deal", url=receiver.url, resource="deal",
+                   messaging_enabled=True, fields=[{"label": "Reason", "type": "text", "required": True}])
+    other.full_clean()
+    other.save()
+    page = browser.new_page()
+    answer_late(page, "/form?")  # a form that reads the CRM can take a while
+    log_in(page, app_url, "alice", "pw-alice-123", "/panel/deal/42/")
+    page.locator('.btn-row[data-label="Send quote"] [data-role="press"]').click()
+    page.locator('.btn-row[data-label="Archive deal"] [data-role="press"]').click()
+    title = page.locator("#ask[open] .ask-title")
+    title.wait_for()
+    page.wait_for_timeout(2500)  # the second form, had it been asked for, would have landed by now
+    assert title.inner_text() == "Send the quote to the customer?"
+    assert page.locator("#ask .ask-input").count() == 0
+    page.locator("#ask[open]").get_by_role("button", name="Run", exact=True).click()
+    page.locator('.btn-row[data-label="Send quote"] .btn-status', has_text="Quote sent").wait_for()
+    page.wait_for_timeout(500)
+    assert len(receiver.payloads) == 1  # the confirmed one, and nothing else
+    assert ClickEvent.objects.filter(button=other).count() == 0
     page.close()
 
 
