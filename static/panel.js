@@ -368,12 +368,14 @@
       return panelRefresh;
     }
     panelRefresh = (async function () {
+      let asked = 0;
       do {
         panelRefreshAgain = false;
         const reads = readsSent;
         const result = await api("GET", panel.dataset.stateUrl);
-        // A read sent meanwhile may not be in this answer (the unread count, a lock until read): ask again.
-        if (reads !== readsSent) { panelRefreshAgain = true; continue; }
+        // A read sent meanwhile may not be in this answer (the unread count, a lock until read): ask
+        // again, twice at most (a reader scrolling on a slow link must not hold the refresh forever).
+        if (reads !== readsSent && asked++ < 2) { panelRefreshAgain = true; continue; }
         if (result.ok && Array.isArray(result.data.buttons)) {
           const listed = new Set();
           result.data.buttons.forEach(function (state) {
@@ -654,18 +656,28 @@
         "warning");
       return;
     }
+    // One form at a time: a second button pressed while the first one's form loads would otherwise
+    // take over the dialog, and Run would send both clicks.
+    if (row.asks && askDialog && asking) return;
     if (row.redirect) row.redirect.remove(); // a new click: the last one's page is no longer offered
     row.redirect = null;
     if (row.asks && askDialog) {
       // The form sends the click itself (its errors stay beside their fields); cancelled: nothing sent.
-      // One form at a time: a second button pressed while the first one's form loads would otherwise
-      // take over the dialog, and Run would send both clicks.
-      if (asking) return;
       asking = true;
+      const previous = row.current;
+      row.current = null; // while the form is open, an earlier click ending does not unlock the button
       setBusy(row, true);
       row.sendClick = function (fields, inForm) { return sendClick(row, selected, fields, inForm); };
       let sent = null;
-      try { sent = await ask(row); } finally { asking = false; if (!sent) setBusy(row, false); }
+      try {
+        sent = await ask(row);
+      } finally {
+        asking = false;
+        if (!sent) {
+          if (row.current === null && followed.has(previous)) row.current = previous;
+          setBusy(row, false);
+        }
+      }
       return;
     }
     setBusy(row, true);
@@ -674,6 +686,7 @@
 
   async function sendClick(row, selected, fields, inForm) {
     // The click; {ok} and, refused, the sentence (and the input it names) for a form to show.
+    const previous = row.current;
     row.current = null; // the button's earlier clicks still log their messages, but no longer speak beside it
     showStatus(row, { working: "Sending…" });
     const result = await api("POST", "/api/buttons/" + row.id + "/click", {
@@ -685,6 +698,7 @@
       return { ok: true };
     }
     showStatus(row, null);
+    if (row.current === null && followed.has(previous)) row.current = previous; // no newer click after all
     const detail = result.data.detail || "The click failed (HTTP " + result.status + ").";
     if (result.status === 409) {
       applyState(row, Object.assign({}, row.state, { disabled: true, disabled_reason: detail }));
