@@ -817,7 +817,7 @@
       window.setTimeout(function () {
         let again = false;
         followed.forEach(function (e) { if (e.row === row) again = true; });
-        if (!again) showStatus(row, null);
+        if (!again && !row.busy) showStatus(row, null); // not a new click's "Sending…" or form
       }, 10000);
     }
   }
