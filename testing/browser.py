@@ -113,6 +113,18 @@ def orm_beside_playwright() -> Iterator[None]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+def close_orm_connections_beside_playwright() -> None:
+    """While Playwright's sync API runs, its event loop counts as running in the test's thread, so Django
+    keeps the connections the test's ORM calls open apart, per context, where a later close_all (with the
+    loop stopped) does not see them: one stayed open and kept the test database from being dropped.
+    Closed here, before the browser (and its loop) stops."""
+    if "django" not in sys.modules:
+        return
+    from django.db import connections
+
+    connections.close_all()
+
+
 @contextmanager
 def app_on_test_database(django_db_blocker: Any, extra_env: dict[str, str] | None = None,
                          port: int | None = None) -> Iterator[str]:
@@ -151,6 +163,7 @@ def chromium_with_popup_blocker(profile: Path) -> Iterator[Any]:
         try:
             yield context
         finally:
+            close_orm_connections_beside_playwright()
             context.close()
 
 
@@ -164,6 +177,7 @@ def chromium() -> Iterator[object]:
         try:
             yield browser
         finally:
+            close_orm_connections_beside_playwright()
             browser.close()
 
 
