@@ -120,6 +120,10 @@ def close_orm_connections_beside_playwright() -> None:
     Closed here, before the browser (and its loop) stops."""
     if "django" not in sys.modules:
         return
+    from django.apps import apps
+
+    if not apps.ready:  # a script that drives the browser without Django set up
+        return
     from django.db import connections
 
     connections.close_all()
