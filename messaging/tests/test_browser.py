@@ -430,9 +430,10 @@ def test_the_button_shows_the_automations_answer_then_each_message(
     status.locator("text=Started the scenario").wait_for()
     automation.go_on.set()
     status.locator("text=Step 1 of 2 done").wait_for()
+    page.wait_for_timeout(300)  # the poll Step 1 set off is answered (late) before "All done" is stored
     automation.go_on.set()
     status.locator("text=All done").wait_for()
-    page.wait_for_timeout(4000)  # the late answers land, and the polls they trigger
+    page.wait_for_timeout(2500 if late_polls else 1000)  # late answers land within 1.5 s
     shown = [text for text in page.evaluate("window.shown") if text]
     after = shown[shown.index(next(t for t in shown if "All done" in t)):]
     assert all("All done" in text for text in after), shown  # never an older message back
@@ -464,10 +465,11 @@ def test_a_late_log_page_never_takes_away_a_message_the_stream_brought(
     automation.go_on.set()
     # Step 1 comes by the stream and makes the log ask for its newest page, which answers late...
     items.filter(has_text="Step 1 of 2 done").wait_for()
+    page.wait_for_timeout(300)  # that page is answered (late) before "All done" is stored
     automation.go_on.set()
     # ... after "All done" came by the stream too: that late page must not take it away.
     items.filter(has_text="All done").wait_for()
-    page.wait_for_timeout(4000)
+    page.wait_for_timeout(2500)  # the late page lands within 1.5 s
     assert not [text for text in page.evaluate("window.removed") if "All done" in text]
     assert items.count() == 3
     page.close()
@@ -487,7 +489,7 @@ def test_a_second_click_keeps_its_own_status_and_lock_while_the_first_is_still_f
     automation.answer = "Second invoice created"
     press(page, "Create invoice").click()
     status.locator("text=Started the scenario").wait_for(state="detached")  # "Sending…"
-    page.wait_for_timeout(4000)  # the panel polls the first click (still in its window) meanwhile
+    page.wait_for_timeout(3200)  # the panel polls the first click (still in its window) meanwhile
     assert "Started the scenario" not in status.inner_text()
     assert press(page, "Create invoice").get_attribute("aria-busy") == "true"  # no duplicate click yet
     automation.hold.set()
@@ -518,7 +520,7 @@ def test_a_late_state_answer_never_brings_back_the_count_of_messages_just_read(
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # back to the tab: the state is asked
     envelope(page, "Create invoice").click()  # seen, so read, while that state's answer is on its way
     badge.wait_for(state="hidden")
-    page.wait_for_timeout(5000)
+    page.wait_for_timeout(3000)  # the late answer, and the one asked again
     shown = page.evaluate("window.badges")
     assert "" in shown and not [count for count in shown[shown.index(""):] if count], shown
     page.close()
