@@ -115,9 +115,9 @@ def orm_beside_playwright() -> Iterator[None]:
 
 def close_orm_connections_beside_playwright() -> None:
     """While Playwright's sync API runs, its event loop counts as running in the test's thread, so Django
-    keeps the connections the test's ORM calls open apart, per context, where a later close_all (with the
-    loop stopped) does not see them: one stayed open and kept the test database from being dropped.
-    Closed here, before the browser (and its loop) stops."""
+    keeps the connections opened by the test's ORM calls in a per-context store, which a close_all made
+    after the loop stopped does not see: one stayed open and kept the test database from being dropped.
+    They are closed here, before the browser (and its loop) stops."""
     if "django" not in sys.modules:
         return
     from django.apps import apps
