@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.db import connections
 from rest_framework.test import APIClient
 
 from accounts.actions import create_member
@@ -18,6 +19,7 @@ from accounts.models import Member
 from buttons.models import Button
 from core.throttling import forget_local_budgets
 from crm.models import PipedriveConnection
+from testing.browser import orm_beside_playwright
 from testing.pipedrive import FakePipedrive
 
 
@@ -26,6 +28,18 @@ def _clean_cache() -> Iterator[None]:
     cache.clear()  # throttle counters must not leak between tests
     forget_local_budgets()
     yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _orm_beside_playwright(request: pytest.FixtureRequest) -> Iterator[None]:
+    """In a browser test module (marked `browser`): the ORM beside Playwright's loop, and every connection
+    handed back at the module's end, or the test database cannot be dropped."""
+    if request.node.get_closest_marker("browser") is None:
+        yield
+        return
+    with orm_beside_playwright():
+        yield
+    connections.close_all()
 
 
 @pytest.fixture

@@ -764,34 +764,24 @@
         const fresh = (data.messages || []).filter(function (m) { return !ev.seen.has(m.id); });
         fresh.forEach(function (m) { ev.seen.add(m.id); });
         fresh.slice().reverse().forEach(function (m) { arrivedForMe(ev.row, m); }); // oldest first
-        if (ev.row.current !== ev.id) {
-          // An earlier click of a button clicked again: its messages are logged, its redirect still
-          // reaches the user, but the status and the lock beside the button are the newer click's.
-          if (data.redirect_url) openRedirect(ev, data.redirect_url);
-          if (data.delivery === "failed" && !data.messages.length && !ev.told) {
-            ev.told = true;
-            toast("An earlier click of " + ev.row.label + " could not be delivered.", "error");
-          }
-          if (fresh.length) {
-            refreshPanel();
-            if (log.row === ev.row) loadNewest();
-          }
-          continue;
-        }
-        if (data.messages && data.messages.length) {
+        // An earlier click of a button clicked again logs its messages and its redirect still reaches the
+        // user, but the status and the lock beside the button are the newer click's.
+        const current = ev.row.current === ev.id;
+        if (current && data.messages && data.messages.length) {
           showStatus(ev.row, data.messages[0]);
-        } else if (data.delivery === "pending" && !ev.row.statusAt) {
+        } else if (current && data.delivery === "pending" && !ev.row.statusAt) {
           // Not sent a second after the click: the delivery workers are busy (or this company's share is).
           const waited = Date.now() - (ev.endsAt - WINDOW_MS);
           showStatus(ev.row, { working: data.queued && waited > 1000
             ? "Queued: OneClick is busy; your click goes out in a moment…" : "Waiting for the automation…" });
         }
-        if (data.delivery !== "pending") setBusy(ev.row, false);
+        if (current && data.delivery !== "pending") setBusy(ev.row, false);
         if (data.delivery === "failed" && !data.messages.length && !ev.told) {
           ev.told = true;
-          showStatus(ev.row, null);
-          toast("The webhook could not be delivered.", "error");
-        } else if (data.delivery === "delivered" && !data.messages.length && !ev.row.statusAt) {
+          if (current) showStatus(ev.row, null);
+          toast(current ? "The webhook could not be delivered."
+            : "An earlier click of " + ev.row.label + " could not be delivered.", "error");
+        } else if (current && data.delivery === "delivered" && !data.messages.length && !ev.row.statusAt) {
           showStatus(ev.row, { done: "Sent to the automation." });
         }
         if (data.redirect_url) openRedirect(ev, data.redirect_url);

@@ -25,7 +25,7 @@ from accounts.actions import create_member, rotate_embed_secret
 from accounts.models import Member
 from buttons.models import Button, ClickEvent
 from core.secrets import EMBED_SECRET_PREFIX, secret_key_bytes
-from testing.browser import app_on_test_database, chromium, free_port, orm_beside_playwright, require_chromium
+from testing.browser import app_on_test_database, chromium, free_port, require_chromium
 from testing.hooks import JsonHook, QuietHandler
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -95,12 +95,6 @@ class Host:
 def drafting_hook() -> JsonHook:
     """The button's webhook receiver: records each payload and answers with a message."""
     return JsonHook(lambda _: {"message_type": "success", "message": "Invoice <b>drafted</b>"})
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _orm_beside_playwright() -> Iterator[None]:
-    with orm_beside_playwright():
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
 from django.test import override_settings
 
 from buttons.models import Button
@@ -20,7 +19,6 @@ from testing.browser import (
     chromium,
     free_port,
     log_in,
-    orm_beside_playwright,
     require_chromium,
 )
 
@@ -29,13 +27,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transa
 require_chromium()
 
 PORT = free_port()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _orm_beside_playwright() -> Iterator[None]:
-    with orm_beside_playwright():
-        yield
-    connections.close_all()
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,6 @@ from testing.browser import (
     app_on_test_database,
     chromium,
     log_in,
-    orm_beside_playwright,
     require_chromium,
 )
 from testing.hooks import QuietHandler
@@ -108,12 +107,6 @@ class Automation:
             self.hold.set()
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _orm_beside_playwright() -> Iterator[None]:
-    with orm_beside_playwright():
-        yield
 
 
 @pytest.fixture(scope="module")

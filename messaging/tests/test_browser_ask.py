@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import connections
 
 from accounts.models import Member
 from buttons.models import Button, ClickEvent
@@ -16,7 +15,6 @@ from testing.browser import (
     app_on_test_database,
     chromium,
     log_in,
-    orm_beside_playwright,
     require_chromium,
 )
 from testing.hooks import JsonHook
@@ -34,13 +32,6 @@ FIELDS = [
     {"label": "Note", "type": "textarea"},
     {"label": "Send me a copy", "type": "boolean"},
 ]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _orm_beside_playwright() -> Iterator[None]:
-    with orm_beside_playwright():
-        yield
-    connections.close_all()
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
 from django.test import override_settings
 
 from accounts.models import Company
@@ -30,7 +29,6 @@ from testing.browser import (
     chromium_with_popup_blocker,
     free_port,
     log_in,
-    orm_beside_playwright,
     require_chromium,
 )
 from testing.hooks import JsonHook
@@ -68,13 +66,6 @@ class Automation(JsonHook):
             f"{self.app}/api/trigger-message", headers={"Content-Type": "application/json"},
             data=json.dumps({"event_id": event_id, "redirect_url": self.target}).encode())
         urllib.request.urlopen(request, timeout=10).close()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _orm_beside_playwright() -> Iterator[None]:
-    with orm_beside_playwright():
-        yield
-    connections.close_all()  # hand every pooled connection back, or the test database cannot be dropped
 
 
 @pytest.fixture(scope="module")
